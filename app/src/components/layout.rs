@@ -1,0 +1,51 @@
+//! The frame around every page: header (product, live badge, theme) and sidebar.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use super::live_badge::LiveBadge;
+use crate::theme::ThemeToggle;
+
+/// Sidebar entries: label and path below the base.
+const NAV: [(&str, &str); 7] = [
+    ("Dashboard", "/"),
+    ("System", "/system"),
+    ("Endpoints", "/endpoints"),
+    ("App Metrics", "/app-metrics"),
+    ("Errors", "/errors"),
+    ("Events", "/events"),
+    ("Settings", "/settings"),
+];
+
+#[component]
+pub fn Layout(children: Children) -> impl IntoView {
+    view! {
+        <header class="topbar">
+            <A href="/" attr:class="brand">
+                <span class="brand-mark" aria-hidden="true"></span>
+                "Sightline"
+            </A>
+            <div class="topbar-right">
+                <LiveBadge/>
+                <ThemeToggle/>
+            </div>
+        </header>
+        <nav class="sidebar" aria-label="Sections">
+            <ul>
+                {NAV
+                    .into_iter()
+                    .map(|(label, path)| {
+                        view! {
+                            <li>
+                                <A href=path exact=true>
+                                    {label}
+                                </A>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+        </nav>
+        <main class="content">{children()}</main>
+    }
+}

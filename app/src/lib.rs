@@ -1,0 +1,85 @@
+//! The Sightline dashboard: the HTML shell, the app and its routes.
+//!
+//! Everything here renders on the server (feature `ssr`) and hydrates in the browser
+//! (feature `hydrate`). The dashboard lives under a configurable base path; see [`BasePath`].
+
+pub mod base;
+pub mod components;
+pub mod live;
+pub mod pages;
+pub mod theme;
+
+use leptos::prelude::*;
+use leptos_meta::{Link, Meta, MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::{
+    StaticSegment,
+    components::{Route, Router, Routes},
+};
+
+pub use base::BasePath;
+
+use components::layout::Layout;
+use pages::{
+    app_metrics::AppMetricsPage, dashboard::DashboardPage, endpoints::EndpointsPage,
+    errors::ErrorsPage, events::EventsPage, not_found::NotFoundPage, settings::SettingsPage,
+    system::SystemPage,
+};
+
+/// The document around [`App`], rendered on the server for every page.
+///
+/// Expects a [`BasePath`] in context (the server provides it).
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let base = BasePath::current();
+    let theme = theme::requested_theme();
+    view! {
+        <!DOCTYPE html>
+        <html lang="en" data-theme=theme.map(theme::Theme::as_str)>
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name=base::META_NAME content=base.as_str().to_owned()/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options root=base.as_str().to_owned()/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The dashboard: header, sidebar and one page per route.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let base = BasePath::current();
+    provide_context(base.clone());
+    live::provide_live(&base);
+
+    // Effects run only in the browser, so this marks the moment hydration finished.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+
+    view! {
+        <Stylesheet id="leptos" href=base.join("/pkg/sightline.css")/>
+        <Link rel="icon" type_="image/svg+xml" href=base.join("/favicon.svg")/>
+        <Meta name="description" content="Sightline: live metrics for this service"/>
+        <Title formatter=|page: String| format!("{page} · Sightline")/>
+        <Router base=base.as_str().to_owned()>
+            <div class="app" data-hydrated=move || hydrated.get().to_string()>
+                <Layout>
+                    <Routes fallback=NotFoundPage>
+                        <Route path=StaticSegment("") view=DashboardPage/>
+                        <Route path=StaticSegment("system") view=SystemPage/>
+                        <Route path=StaticSegment("endpoints") view=EndpointsPage/>
+                        <Route path=StaticSegment("app-metrics") view=AppMetricsPage/>
+                        <Route path=StaticSegment("errors") view=ErrorsPage/>
+                        <Route path=StaticSegment("events") view=EventsPage/>
+                        <Route path=StaticSegment("settings") view=SettingsPage/>
+                    </Routes>
+                </Layout>
+            </div>
+        </Router>
+    }
+}

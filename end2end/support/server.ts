@@ -1,0 +1,63 @@
+// Starts and stops the freshly built Sightline server for the tests.
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+
+const root = resolve(__dirname, "../..");
+export const binary = process.env.SIGHTLINE_BIN ?? resolve(root, "target/release/sightline");
+export const siteRoot = process.env.LEPTOS_SITE_ROOT ?? resolve(root, "target/site");
+export const basePath = "/sightline";
+
+/** Port of the shared server started by global setup. */
+export const mainPort = Number(process.env.SIGHTLINE_E2E_PORT ?? 3417);
+
+export function baseURL(port = mainPort): string {
+  return `http://127.0.0.1:${port}`;
+}
+
+export interface Server {
+  port: number;
+  process: ChildProcess;
+  output: () => string;
+}
+
+/** Spawns the server on `port` and resolves once the dashboard answers. */
+export async function startServer(port: number, env: Record<string, string> = {}): Promise<Server> {
+  if (!existsSync(binary)) {
+    throw new Error(`${binary} does not exist: run \`cargo leptos build --release\` first`);
+  }
+  let log = "";
+  const child = spawn(binary, ["--addr", `127.0.0.1:${port}`], {
+    env: { ...process.env, LEPTOS_SITE_ROOT: siteRoot, RUST_LOG: "warn", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout!.on("data", (chunk) => (log += chunk));
+  child.stderr!.on("data", (chunk) => (log += chunk));
+  const url = `${baseURL(port)}${basePath}`;
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) {
+      throw new Error(`server exited with ${child.exitCode}:\n${log}`);
+    }
+    try {
+      const res = await fetch(url);
+      if (res.ok) return { port, process: child, output: () => log };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill("SIGKILL");
+  throw new Error(`server on port ${port} did not answer within 30 s:\n${log}`);
+}
+
+/** Stops the server (SIGTERM, then SIGKILL) and waits for it to exit. */
+export async function stopServer(server: Server): Promise<void> {
+  const child = server.process;
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+  await exited;
+  clearTimeout(timer);
+}

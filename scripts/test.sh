@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Sets up (if needed) and runs every check: formatting, clippy (server and browser code),
+# the Rust unit and integration tests, then Playwright against a fresh release build.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+./scripts/setup.sh
+. scripts/env.sh
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "clippy: server, app and tests"
+cargo clippy --workspace --exclude sightline-frontend --all-targets -- -D warnings
+step "clippy: browser build (wasm32, feature hydrate)"
+cargo clippy -p sightline-frontend --target wasm32-unknown-unknown -- -D warnings
+
+step "Rust unit and integration tests"
+# The frontend is left out: with it, feature unification gives `app` both ssr and hydrate.
+cargo test --workspace --exclude sightline-frontend
+
+step "release build (server + WASM, precompressed)"
+cargo leptos build --release --precompress
+
+step "Playwright end-to-end tests (Chromium)"
+(cd end2end && npx playwright test)

@@ -1,0 +1,81 @@
+//! The standalone Sightline server: config -> state -> router -> serve -> graceful shutdown.
+
+use anyhow::Context;
+use axum::{
+    Json, Router,
+    http::StatusCode,
+    response::{IntoResponse, Redirect},
+    routing::get,
+};
+use clap::Parser;
+use sightline::{Sightline, config::Cli};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let sightline = Sightline::new(cli.config()).context("while setting up Sightline")?;
+
+    let home = sightline.config().path.as_str().to_owned();
+    let app = Router::new()
+        .route("/", get(move || async move { Redirect::temporary(&home) }))
+        .merge(sightline.router())
+        .fallback(not_found);
+
+    let listener = tokio::net::TcpListener::bind(cli.addr)
+        .await
+        .with_context(|| {
+            format!(
+                "while binding {} (set --addr or LEPTOS_SITE_ADDR to use another address)",
+                cli.addr
+            )
+        })?;
+    let local = listener
+        .local_addr()
+        .context("while reading the bound address")?;
+    println!(
+        "Sightline {} dashboard: http://{local}{}",
+        env!("CARGO_PKG_VERSION"),
+        sightline.config().path.as_str()
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("while serving")?;
+    Ok(())
+}
+
+async fn not_found() -> impl IntoResponse {
+    (
+        StatusCode::NOT_FOUND,
+        Json(serde_json::json!({ "error": "not found" })),
+    )
+}
+
+/// Resolves on Ctrl-C or SIGTERM, so open connections can finish.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
