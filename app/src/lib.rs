@@ -5,8 +5,10 @@
 
 pub mod base;
 pub mod components;
+pub mod format;
 pub mod live;
 pub mod pages;
+pub mod snapshot;
 pub mod theme;
 
 use leptos::prelude::*;
@@ -41,6 +43,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options root=base.as_str().to_owned()/>
                 <MetaTags/>
+                <live::InitialSnapshotScript/>
             </head>
             <body>
                 <App/>

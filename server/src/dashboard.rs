@@ -2,14 +2,14 @@
 //! all mounted below the configured base path.
 
 use axum::{
-    Router,
+    Json, Router,
     http::{HeaderValue, header},
     response::Redirect,
-    routing::get,
+    routing::{any, get},
 };
 use leptos::{config::LeptosOptions, prelude::*};
 use leptos_axum::{LeptosRoutes, generate_route_list, render_app_to_stream_with_context};
-use sightline_app::{App, shell};
+use sightline_app::{App, live::InitialSnapshot, shell};
 use tower::ServiceBuilder;
 use tower_http::{
     compression::CompressionLayer,
@@ -18,12 +18,23 @@ use tower_http::{
 };
 
 use crate::Config;
+use crate::live::sse::{self, LiveState};
 
-pub(crate) fn router(config: &Config, options: LeptosOptions) -> Router {
+pub(crate) fn router(config: &Config, options: LeptosOptions, live: LiveState) -> Router {
     let base = config.path.clone();
     let context = {
         let base = base.clone();
-        move || provide_context(base.clone())
+        let hub = live.hub.clone();
+        move || {
+            provide_context(base.clone());
+            // The first paint shows the latest snapshot: no empty "waiting" state.
+            if let Some(latest) = hub.latest() {
+                provide_context(InitialSnapshot {
+                    snapshot: latest.snapshot.clone(),
+                    json: latest.json.clone(),
+                });
+            }
+        }
     };
     let routes = generate_route_list({
         let context = context.clone();
@@ -54,6 +65,11 @@ pub(crate) fn router(config: &Config, options: LeptosOptions) -> Router {
     let favicon = ServeFile::new(config.site_root.join("favicon.svg"));
 
     let slash_redirect = Redirect::permanent(base.as_str());
+    let api = Router::new()
+        .route(&base.join("/api/sse"), get(sse::stream))
+        .route(&base.join("/api/snapshot"), get(sse::snapshot))
+        .route(&base.join("/api/{*rest}"), any(api_not_found))
+        .with_state(live);
     Router::<LeptosOptions>::new()
         .leptos_routes_with_context(&options, routes, context.clone(), render_shell.clone())
         .nest_service(&base.join("/pkg"), assets)
@@ -64,4 +80,12 @@ pub(crate) fn router(config: &Config, options: LeptosOptions) -> Router {
             get(render_app_to_stream_with_context(context, render_shell)),
         )
         .with_state(options)
+        .merge(api)
+}
+
+async fn api_not_found(uri: axum::http::Uri) -> (axum::http::StatusCode, Json<serde_json::Value>) {
+    (
+        axum::http::StatusCode::NOT_FOUND,
+        Json(serde_json::json!({ "error": format!("no API endpoint at {}", uri.path()) })),
+    )
 }

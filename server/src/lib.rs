@@ -1,15 +1,19 @@
 //! Sightline: a live monitoring dashboard for axum services.
 //!
-//! Add the dashboard to an app by merging [`Sightline::router`] into its router:
+//! One layer records every request; the dashboard and its API are routes you merge into
+//! your app. Data flows one way:
+//! request -> [`MetricsLayer`] -> recorder -> window -> snapshot -> hub -> SSE -> browser.
 //!
 //! ```no_run
 //! use axum::{Router, routing::get};
 //!
 //! # async fn run() -> anyhow::Result<()> {
-//! let sightline = sightline::Sightline::new(sightline::Config::default())?;
+//! // Inside a tokio runtime: start() spawns the sampling and snapshot loop.
+//! let sightline = sightline::Sightline::start(sightline::Config::default())?;
 //! let app = Router::new()
 //!     .route("/hello", get(|| async { "hello" }))
-//!     .merge(sightline.router());
+//!     .merge(sightline.router())
+//!     .layer(sightline.layer());
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
 //! axum::serve(listener, app).await?;
 //! # Ok(())
@@ -18,12 +22,24 @@
 
 pub mod config;
 mod dashboard;
+pub mod live;
+pub mod metrics;
+pub mod sampler;
+mod ticker;
 
+use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
+use std::time::Instant;
 
 pub use config::Config;
+pub use metrics::layer::MetricsLayer;
+pub use sightline_app::snapshot::DashboardSnapshot;
 
-/// A configured Sightline instance; cheap to clone.
+use live::hub::Hub;
+use metrics::recorder::Recorder;
+use sightline_app::snapshot::ServerInfo;
+
+/// A running Sightline; cheap to clone. The background loop stops with the last clone.
 #[derive(Clone, Debug)]
 pub struct Sightline {
     inner: Arc<Inner>,
@@ -33,21 +49,52 @@ pub struct Sightline {
 struct Inner {
     config: Config,
     leptos: leptos::config::LeptosOptions,
+    recorder: Arc<Recorder>,
+    hub: Arc<Hub>,
+    ticker: tokio::task::JoinHandle<()>,
 }
 
-/// Why Sightline could not be set up.
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.ticker.abort();
+    }
+}
+
+/// Why Sightline could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("reading the Leptos settings from the environment: {0}")]
     Leptos(#[from] leptos::config::errors::LeptosConfigError),
+    #[error("Sightline::start must be called inside a tokio runtime")]
+    NoRuntime,
 }
 
 impl Sightline {
-    pub fn new(config: Config) -> Result<Self, Error> {
+    /// Starts sampling and publishing snapshots. Call it inside a tokio runtime.
+    pub fn start(config: Config) -> Result<Self, Error> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
         let mut leptos = leptos::config::get_configuration(None)?.leptos_options;
         leptos.site_root = config.site_root.to_string_lossy().as_ref().into();
+
+        let recorder = Arc::new(Recorder::new(config.max_routes));
+        let hub = Hub::new(config.sse_max_connections);
+        let started = Instant::now();
+        let ticker = ticker::Ticker {
+            config: config.clone(),
+            recorder: recorder.clone(),
+            hub: hub.clone(),
+            info: server_info(),
+            started,
+        };
+        let ticker = runtime.spawn(ticker.run());
         Ok(Self {
-            inner: Arc::new(Inner { config, leptos }),
+            inner: Arc::new(Inner {
+                config,
+                leptos,
+                recorder,
+                hub,
+                ticker,
+            }),
         })
     }
 
@@ -55,8 +102,40 @@ impl Sightline {
         &self.inner.config
     }
 
-    /// The dashboard's routes, all below the configured path; merge it into your router.
+    /// The middleware that records requests. Add it last (outermost) so it times the whole
+    /// request; the dashboard's own path and `Config::exclude` are skipped.
+    pub fn layer(&self) -> MetricsLayer {
+        let mut excluded = self.inner.config.exclude.clone();
+        excluded.push(self.inner.config.path.as_str().to_owned());
+        MetricsLayer::new(self.inner.recorder.clone(), excluded)
+    }
+
+    /// The dashboard, its assets and its API, all below the configured path.
     pub fn router(&self) -> axum::Router {
-        dashboard::router(&self.inner.config, self.inner.leptos.clone())
+        let live = live::sse::LiveState {
+            hub: self.inner.hub.clone(),
+            retry_ms: self.inner.config.sse_retry.as_millis() as u64,
+        };
+        dashboard::router(&self.inner.config, self.inner.leptos.clone(), live)
+    }
+
+    /// The snapshot most recently pushed to dashboards.
+    pub fn latest_snapshot(&self) -> Option<DashboardSnapshot> {
+        self.inner.hub.latest().map(|l| l.snapshot.clone())
+    }
+}
+
+fn server_info() -> ServerInfo {
+    let mut hasher = std::hash::RandomState::new().build_hasher();
+    hasher.write_u128(ticker::now_ms() as u128 ^ u128::from(std::process::id()));
+    ServerInfo {
+        name: env!("CARGO_PKG_NAME").into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        rustc: env!("SIGHTLINE_RUSTC").into(),
+        target: env!("SIGHTLINE_TARGET").into(),
+        pid: std::process::id(),
+        instance_id: format!("{:016x}", hasher.finish()),
+        started_at_ms: ticker::now_ms(),
+        sse_connections: 0,
     }
 }

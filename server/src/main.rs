@@ -11,6 +11,17 @@ use clap::Parser;
 use sightline::{Sightline, config::Cli};
 use tracing_subscriber::EnvFilter;
 
+mod demo;
+
+/// Stops a background task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -19,13 +30,17 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let cli = Cli::parse();
-    let sightline = Sightline::new(cli.config()).context("while setting up Sightline")?;
+    let sightline = Sightline::start(cli.config()).context("while starting Sightline")?;
 
     let home = sightline.config().path.as_str().to_owned();
     let app = Router::new()
         .route("/", get(move || async move { Redirect::temporary(&home) }))
+        .merge(demo::routes())
         .merge(sightline.router())
-        .fallback(not_found);
+        .fallback(not_found)
+        .layer(sightline.layer());
+    let _demo = (cli.demo_rps > 0)
+        .then(|| AbortOnDrop(tokio::spawn(demo::generate(app.clone(), cli.demo_rps))));
 
     let listener = tokio::net::TcpListener::bind(cli.addr)
         .await

@@ -1,4 +1,4 @@
-//! The header badge that says whether the live stream is connected.
+//! The header badge: whether the live stream is connected, and how old the shown data is.
 
 use leptos::prelude::*;
 
@@ -17,10 +17,16 @@ pub fn LiveBadge() -> impl IntoView {
         LiveStatus::Connected => "live-badge connected",
         LiveStatus::Reconnecting => "live-badge reconnecting",
     };
+    let age = move || {
+        let (now, at) = (live.now.get()?, live.updated_at.get()?);
+        let seconds = ((now - at) / 1_000.0).max(0.0).round() as u64;
+        Some(format!("updated {seconds}s ago"))
+    };
     view! {
-        <span class=class role="status" aria-live="polite" data-testid="live-badge">
+        <span class=class role="status" data-testid="live-badge">
             <span class="dot" aria-hidden="true"></span>
-            {label}
+            <span class="state">{label}</span>
+            <span class="age">{age}</span>
         </span>
     }
 }

@@ -1,0 +1,106 @@
+//! How numbers read on the dashboard: units chosen for the magnitude, fixed precision.
+
+/// `1536` -> `1.5 KiB`.
+pub fn bytes(n: f64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut value = n.max(0.0);
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{value:.0} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// Milliseconds with a precision that suits them: `0.42 ms`, `12.3 ms`, `1.25 s`.
+pub fn millis(ms: f64) -> String {
+    if ms >= 1_000.0 {
+        format!("{:.2} s", ms / 1_000.0)
+    } else if ms >= 10.0 {
+        format!("{ms:.1} ms")
+    } else {
+        format!("{ms:.2} ms")
+    }
+}
+
+/// A 0-100 share: `12.5%`, `100%`, `0.04%`.
+pub fn percent(p: f64) -> String {
+    if p == 0.0 || p >= 100.0 {
+        format!("{p:.0}%")
+    } else if p < 0.1 {
+        format!("{p:.2}%")
+    } else {
+        format!("{p:.1}%")
+    }
+}
+
+/// `1234567` -> `1,234,567`.
+pub fn count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A rate: `0`, `0.4`, `12.3`, `1,234`.
+pub fn rate(r: f64) -> String {
+    if r == 0.0 {
+        "0".into()
+    } else if r < 100.0 {
+        format!("{r:.1}")
+    } else {
+        count(r.round() as u64)
+    }
+}
+
+/// `3725` seconds -> `1h 2m 5s`.
+pub fn duration(seconds: u64) -> String {
+    let (d, h, m, s) = (
+        seconds / 86_400,
+        seconds / 3_600 % 24,
+        seconds / 60 % 60,
+        seconds % 60,
+    );
+    match (d, h, m) {
+        (0, 0, 0) => format!("{s}s"),
+        (0, 0, _) => format!("{m}m {s}s"),
+        (0, _, _) => format!("{h}h {m}m {s}s"),
+        _ => format!("{d}d {h}h {m}m"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(bytes(512.0), "512 B");
+        assert_eq!(bytes(1536.0), "1.5 KiB");
+        assert_eq!(bytes(3.0 * 1024.0 * 1024.0 * 1024.0), "3.0 GiB");
+        assert_eq!(millis(0.4219), "0.42 ms");
+        assert_eq!(millis(12.34), "12.3 ms");
+        assert_eq!(millis(1250.0), "1.25 s");
+        // 100 % reads as 100 %, never "1.0%".
+        assert_eq!(percent(100.0), "100%");
+        assert_eq!(percent(12.345), "12.3%");
+        assert_eq!(percent(0.04), "0.04%");
+        assert_eq!(count(1_234_567), "1,234,567");
+        assert_eq!(count(999), "999");
+        assert_eq!(rate(0.0), "0");
+        assert_eq!(rate(2.25), "2.2");
+        assert_eq!(rate(1234.4), "1,234");
+        assert_eq!(duration(3_725), "1h 2m 5s");
+        assert_eq!(duration(59), "59s");
+        assert_eq!(duration(90_061), "1d 1h 1m");
+    }
+}

@@ -1,0 +1,147 @@
+//! `DashboardSnapshot`: everything the live dashboard shows, as one serde type shared by
+//! the server (which builds it every tick) and the browser (which renders it).
+//!
+//! Units are in the field names: `_bytes`, `_ms`, `_percent` (0-100), `_per_sec`.
+//! The README's "Snapshot fields" section says how each one is measured.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DashboardSnapshot {
+    /// When the snapshot was taken, in milliseconds since the Unix epoch.
+    pub timestamp_ms: u64,
+    pub system: SystemStats,
+    pub process: ProcessStats,
+    pub runtime: RuntimeStats,
+    pub overview: Overview,
+    pub endpoints: Endpoints,
+    pub server: ServerInfo,
+}
+
+/// The host, from `sysinfo`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SystemStats {
+    /// All cores together, 0-100.
+    pub cpu_percent: f32,
+    pub cpu_cores: u32,
+    pub mem_percent: f32,
+    pub mem_used_bytes: u64,
+    pub mem_total_bytes: u64,
+    /// The volume holding the data directory.
+    pub disk_percent: f32,
+    pub disk_used_bytes: u64,
+    pub disk_total_bytes: u64,
+    /// Every interface except loopback.
+    pub net_rx_bytes_per_sec: f64,
+    pub net_tx_bytes_per_sec: f64,
+    /// Loopback alone (traffic between processes of this host).
+    pub loopback_rx_bytes_per_sec: f64,
+    pub loopback_tx_bytes_per_sec: f64,
+    /// 1-minute load average; absent where the OS has none.
+    pub load_average_1m: Option<f64>,
+}
+
+/// This process.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProcessStats {
+    pub rss_bytes: u64,
+    pub virtual_bytes: u64,
+    /// Share of the whole machine (all cores), 0-100.
+    pub cpu_percent: f32,
+    pub threads: Option<u32>,
+    pub open_fds: Option<u32>,
+    pub uptime_seconds: u64,
+}
+
+/// The tokio runtime serving requests.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RuntimeStats {
+    pub workers: u32,
+    pub alive_tasks: u64,
+    pub global_queue_depth: u64,
+    /// Time a freshly spawned probe task waited before it first ran, over the last sample period.
+    pub scheduling_lag_avg_ms: f64,
+    pub scheduling_lag_max_ms: f64,
+}
+
+/// Request totals, rates and latency of the monitored app.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Overview {
+    /// Requests per second over the last 10 s.
+    pub rps: f64,
+    /// Requests in the last 60 s (falls to 0 a minute after traffic stops).
+    pub rpm: f64,
+    /// Since start.
+    pub total_requests: u64,
+    /// Responses with status 500-599, since start.
+    pub server_errors: u64,
+    /// Responses with status 400-499, since start.
+    pub client_errors: u64,
+    /// Share of the last 60 s of requests answered 5xx, 0-100.
+    pub server_error_rate_percent: f64,
+    /// Share of the last 60 s of requests answered 4xx, 0-100.
+    pub client_error_rate_percent: f64,
+    /// Latency of the last 60 s of requests.
+    pub latency: LatencySummary,
+}
+
+/// Latency from the request entering the middleware to the last byte of the response body.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatencySummary {
+    pub count: u64,
+    pub avg_ms: f64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Endpoints {
+    /// Over the last 60 s, at most five each.
+    pub top_by_requests: Vec<EndpointStat>,
+    pub top_by_latency: Vec<EndpointStat>,
+    pub top_by_error_rate: Vec<EndpointStat>,
+    pub status: StatusDistribution,
+}
+
+/// One route (method + matched template) over the last 60 s.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct EndpointStat {
+    pub method: String,
+    /// The matched route template, `(unmatched)` or `(overflow)`.
+    pub route: String,
+    pub requests: u64,
+    pub server_errors: u64,
+    pub client_errors: u64,
+    /// 4xx and 5xx together, 0-100.
+    pub error_rate_percent: f64,
+    pub latency: LatencySummary,
+}
+
+/// Responses by status since start.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StatusDistribution {
+    pub informational: u64,
+    pub success: u64,
+    pub redirection: u64,
+    pub client_error: u64,
+    pub server_error: u64,
+    /// Every status code seen, with its count.
+    pub by_code: BTreeMap<u16, u64>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServerInfo {
+    pub name: String,
+    pub version: String,
+    pub rustc: String,
+    pub target: String,
+    pub pid: u32,
+    /// Random per process start: tells restarts and instances apart.
+    pub instance_id: String,
+    pub started_at_ms: u64,
+    pub sse_connections: u64,
+}

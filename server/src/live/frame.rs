@@ -1,0 +1,139 @@
+//! Server-Sent Events framing. Whatever an event name or its data holds, a frame stays one
+//! event: data is split on every line ending (`\r\n`, `\r`, `\n`) into `data:` lines, and an
+//! event name keeps only characters that cannot start a new field or event.
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+/// A comment line that keeps idle connections (and proxies) from timing out.
+pub const HEARTBEAT: &[u8] = b":\n\n";
+
+/// Encodes one event; `id` and `event` are optional as in the SSE format.
+pub fn event(id: Option<u64>, name: Option<&str>, data: &str) -> Bytes {
+    let mut out = BytesMut::with_capacity(data.len() + 48);
+    if let Some(id) = id {
+        out.put_slice(b"id: ");
+        out.put_slice(id.to_string().as_bytes());
+        out.put_u8(b'\n');
+    }
+    if let Some(name) = name {
+        out.put_slice(b"event: ");
+        for c in name.chars().filter(|c| !matches!(c, '\r' | '\n' | '\0')) {
+            let mut buf = [0; 4];
+            out.put_slice(c.encode_utf8(&mut buf).as_bytes());
+        }
+        out.put_u8(b'\n');
+    }
+    for line in lines(data) {
+        out.put_slice(b"data: ");
+        out.put_slice(line.as_bytes());
+        out.put_u8(b'\n');
+    }
+    out.put_u8(b'\n');
+    out.freeze()
+}
+
+/// The `retry:` field: how long the browser waits before reconnecting.
+pub fn retry(millis: u64) -> Bytes {
+    Bytes::from(format!("retry: {millis}\n\n"))
+}
+
+/// Splits on `\r\n`, `\r` and `\n`, as an SSE parser does; always at least one line.
+fn lines(data: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(data);
+    std::iter::from_fn(move || {
+        let text = rest?;
+        match text.find(['\r', '\n']) {
+            Some(at) => {
+                let skip = if text[at..].starts_with("\r\n") { 2 } else { 1 };
+                rest = Some(&text[at + skip..]);
+                Some(&text[..at])
+            }
+            None => {
+                rest = None;
+                Some(text)
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A minimal SSE parser following the WHATWG rules, to check frames from the outside.
+    pub(crate) fn parse(stream: &str) -> Vec<(Option<String>, Option<String>, String)> {
+        let mut events = Vec::new();
+        let (mut id, mut name, mut data, mut has_data) = (None, None, String::new(), false);
+        for line in lines(stream) {
+            if line.is_empty() {
+                if has_data {
+                    events.push((id.take(), name.take(), std::mem::take(&mut data)));
+                }
+                has_data = false;
+                continue;
+            }
+            if line.starts_with(':') {
+                continue;
+            }
+            let (field, value) = line.split_once(':').unwrap_or((line, ""));
+            let value = value.strip_prefix(' ').unwrap_or(value);
+            match field {
+                "id" => id = Some(value.to_owned()),
+                "event" => name = Some(value.to_owned()),
+                "data" => {
+                    if has_data {
+                        data.push('\n');
+                    }
+                    data.push_str(value);
+                    has_data = true;
+                }
+                _ => {}
+            }
+        }
+        events
+    }
+
+    #[test]
+    fn a_simple_event() {
+        let f = event(Some(7), Some("snapshot"), "{\"a\":1}");
+        assert_eq!(&f[..], b"id: 7\nevent: snapshot\ndata: {\"a\":1}\n\n");
+    }
+
+    #[test]
+    fn multi_line_data_round_trips() {
+        let data = "one\ntwo\r\nthree\rfour";
+        let f = event(Some(1), Some("x"), data);
+        let parsed = parse(std::str::from_utf8(&f).unwrap());
+        assert_eq!(
+            parsed,
+            vec![(
+                Some("1".into()),
+                Some("x".into()),
+                "one\ntwo\nthree\nfour".into()
+            )]
+        );
+    }
+
+    #[test]
+    fn names_and_data_cannot_inject_fields_or_events() {
+        let f = event(
+            Some(3),
+            Some("evil\nid: 99\n\nevent: other"),
+            "x\n\nid: 100\nevent: pwned\ndata: y",
+        );
+        let text = std::str::from_utf8(&f).unwrap();
+        let parsed = parse(text);
+        assert_eq!(parsed.len(), 1, "{text}");
+        let (id, name, data) = &parsed[0];
+        assert_eq!(id.as_deref(), Some("3"));
+        assert_eq!(name.as_deref(), Some("evilid: 99event: other"));
+        assert_eq!(data, "x\n\nid: 100\nevent: pwned\ndata: y");
+    }
+
+    #[test]
+    fn empty_data_is_still_one_event() {
+        let parsed = parse(std::str::from_utf8(&event(None, None, "")).unwrap());
+        assert_eq!(parsed, vec![(None, None, String::new())]);
+        assert_eq!(&retry(5000)[..], b"retry: 5000\n\n");
+    }
+}

@@ -1,0 +1,176 @@
+//! The tower middleware: times every request from the moment it enters the layer to the
+//! last byte of its response body, and counts it under its matched route template.
+//!
+//! A request whose response future is dropped (client gone, timeout) is still counted,
+//! with status 499; a body dropped half-way counts with the bytes sent so far.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+use std::time::Instant;
+
+use axum::extract::MatchedPath;
+use http::{Request, Response};
+use http_body::{Body, Frame, SizeHint};
+use pin_project_lite::pin_project;
+use tower::{Layer, Service};
+
+use super::recorder::{Recorder, RouteCell, STATUS_CLIENT_CLOSED, method_index};
+
+/// Records request metrics into a [`Recorder`]. Get one from `Sightline::layer`.
+#[derive(Clone, Debug)]
+pub struct MetricsLayer {
+    recorder: Arc<Recorder>,
+    excluded: Arc<[Box<str>]>,
+}
+
+impl MetricsLayer {
+    /// `excluded`: path prefixes not recorded (a prefix matches itself and what is below it).
+    pub fn new(recorder: Arc<Recorder>, excluded: Vec<String>) -> Self {
+        let excluded = excluded
+            .into_iter()
+            .map(|p| p.trim_end_matches('/').into())
+            .collect();
+        Self { recorder, excluded }
+    }
+
+    fn is_excluded(&self, path: &str) -> bool {
+        self.excluded.iter().any(|prefix| {
+            path.strip_prefix(&**prefix)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })
+    }
+}
+
+impl<S> Layer<S> for MetricsLayer {
+    type Service = MetricsService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        MetricsService {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct MetricsService<S> {
+    inner: S,
+    layer: MetricsLayer,
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for MetricsService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    type Response = Response<RecordingBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        let in_flight = (!self.layer.is_excluded(req.uri().path())).then(|| {
+            let route = req
+                .extensions()
+                .get::<MatchedPath>()
+                .map(MatchedPath::as_str);
+            InFlight {
+                cell: self.layer.recorder.cell(method_index(req.method()), route),
+                start: Instant::now(),
+                status: STATUS_CLIENT_CLOSED,
+                bytes: 0,
+            }
+        });
+        ResponseFuture {
+            inner: self.inner.call(req),
+            in_flight,
+        }
+    }
+}
+
+/// One request being served; records itself when dropped. Until a response exists its
+/// status is 499 (the client went away first).
+struct InFlight {
+    cell: Arc<RouteCell>,
+    start: Instant,
+    status: u16,
+    bytes: u64,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let latency = self.start.elapsed().as_micros() as u64;
+        self.cell.record(self.status, latency, self.bytes);
+    }
+}
+
+pin_project! {
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        in_flight: Option<InFlight>,
+    }
+}
+
+impl<F, ResBody, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<ResBody>, E>>,
+{
+    type Output = Result<Response<RecordingBody<ResBody>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = ready!(this.inner.poll(cx));
+        let mut in_flight = this.in_flight.take();
+        if let Some(in_flight) = in_flight.as_mut() {
+            in_flight.status = match &result {
+                Ok(response) => response.status().as_u16(),
+                Err(_) => 500,
+            };
+        }
+        Poll::Ready(result.map(|response| response.map(|inner| RecordingBody { inner, in_flight })))
+    }
+}
+
+pin_project! {
+    /// The response body, counting bytes until its end.
+    pub struct RecordingBody<B> {
+        #[pin]
+        inner: B,
+        in_flight: Option<InFlight>,
+    }
+}
+
+impl<B: Body> Body for RecordingBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let this = self.project();
+        let frame = ready!(this.inner.poll_frame(cx));
+        match &frame {
+            Some(Ok(frame)) => {
+                if let (Some(data), Some(in_flight)) = (frame.data_ref(), this.in_flight.as_mut()) {
+                    in_flight.bytes += bytes::Buf::remaining(data) as u64;
+                }
+            }
+            // The end, or an error that ends it: record now rather than at drop.
+            _ => drop(this.in_flight.take()),
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}

@@ -1,0 +1,6 @@
+//! Request metrics: request -> layer -> recorder -> window.
+
+pub mod histogram;
+pub mod layer;
+pub mod recorder;
+pub mod window;

@@ -1,0 +1,232 @@
+//! Samples the host (sysinfo), this process and the tokio runtime.
+//!
+//! Only what is cheap is refreshed: CPU and memory totals, the disks' space, the network
+//! counters and this one process (never the whole process table).
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use sightline_app::snapshot::{ProcessStats, RuntimeStats, SystemStats};
+use sysinfo::{
+    CpuRefreshKind, Disks, MemoryRefreshKind, Networks, Pid, ProcessRefreshKind, ProcessesToUpdate,
+    RefreshKind, System,
+};
+
+#[derive(Debug)]
+pub struct Sampler {
+    system: System,
+    disks: Disks,
+    networks: Networks,
+    pid: Pid,
+    data_dir: PathBuf,
+    started: Instant,
+    last: Instant,
+}
+
+fn percent(part: u64, whole: u64) -> f32 {
+    if whole == 0 {
+        0.0
+    } else {
+        (part as f64 * 100.0 / whole as f64) as f32
+    }
+}
+
+impl Sampler {
+    /// `data_dir`: the disk gauge shows the volume holding it.
+    pub fn new(data_dir: &Path, started: Instant) -> Self {
+        let system = System::new_with_specifics(
+            RefreshKind::nothing()
+                .with_cpu(CpuRefreshKind::nothing().with_cpu_usage())
+                .with_memory(MemoryRefreshKind::nothing().with_ram()),
+        );
+        let data_dir = std::fs::canonicalize(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
+        Self {
+            system,
+            disks: Disks::new_with_refreshed_list(),
+            networks: Networks::new_with_refreshed_list(),
+            pid: Pid::from_u32(std::process::id()),
+            data_dir,
+            started,
+            last: Instant::now(),
+        }
+    }
+
+    pub fn sample(&mut self) -> (SystemStats, ProcessStats) {
+        let now = Instant::now();
+        let elapsed = now
+            .duration_since(self.last)
+            .max(Duration::from_millis(1))
+            .as_secs_f64();
+        self.last = now;
+
+        self.system.refresh_cpu_usage();
+        self.system
+            .refresh_memory_specifics(MemoryRefreshKind::nothing().with_ram());
+        self.disks.refresh(false);
+        self.networks.refresh(false);
+        self.system.refresh_processes_specifics(
+            ProcessesToUpdate::Some(&[self.pid]),
+            false,
+            ProcessRefreshKind::nothing().with_memory().with_cpu(),
+        );
+
+        let cores = self.system.cpus().len().max(1) as u32;
+        let (mut rx, mut tx, mut lo_rx, mut lo_tx) = (0u64, 0u64, 0u64, 0u64);
+        for (name, data) in self.networks.iter() {
+            if is_loopback(name) {
+                lo_rx += data.received();
+                lo_tx += data.transmitted();
+            } else {
+                rx += data.received();
+                tx += data.transmitted();
+            }
+        }
+        let (disk_used, disk_total) = self.data_volume();
+        let load = System::load_average().one;
+        let system = SystemStats {
+            cpu_percent: self.system.global_cpu_usage(),
+            cpu_cores: cores,
+            mem_percent: percent(self.system.used_memory(), self.system.total_memory()),
+            mem_used_bytes: self.system.used_memory(),
+            mem_total_bytes: self.system.total_memory(),
+            disk_percent: percent(disk_used, disk_total),
+            disk_used_bytes: disk_used,
+            disk_total_bytes: disk_total,
+            net_rx_bytes_per_sec: rx as f64 / elapsed,
+            net_tx_bytes_per_sec: tx as f64 / elapsed,
+            loopback_rx_bytes_per_sec: lo_rx as f64 / elapsed,
+            loopback_tx_bytes_per_sec: lo_tx as f64 / elapsed,
+            load_average_1m: (cfg!(unix)).then_some(load),
+        };
+
+        let process = self.system.process(self.pid);
+        let process = ProcessStats {
+            rss_bytes: process.map_or(0, |p| p.memory()),
+            virtual_bytes: process.map_or(0, |p| p.virtual_memory()),
+            cpu_percent: process.map_or(0.0, |p| p.cpu_usage() / cores as f32),
+            threads: thread_count(),
+            open_fds: open_fds(),
+            uptime_seconds: self.started.elapsed().as_secs(),
+        };
+        (system, process)
+    }
+
+    /// Used and total bytes of the mounted volume holding the data directory.
+    fn data_volume(&self) -> (u64, u64) {
+        self.disks
+            .iter()
+            .filter(|d| self.data_dir.starts_with(d.mount_point()))
+            .max_by_key(|d| d.mount_point().as_os_str().len())
+            .map(|d| (d.total_space() - d.available_space(), d.total_space()))
+            .unwrap_or((0, 0))
+    }
+}
+
+fn is_loopback(interface: &str) -> bool {
+    interface == "lo" || interface.starts_with("lo0") || interface.eq_ignore_ascii_case("loopback")
+}
+
+#[cfg(target_os = "linux")]
+fn thread_count() -> Option<u32> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|n| n.trim().parse().ok())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn thread_count() -> Option<u32> {
+    None
+}
+
+#[cfg(target_os = "linux")]
+fn open_fds() -> Option<u32> {
+    Some(
+        std::fs::read_dir("/proc/self/fd")
+            .ok()?
+            .count()
+            .saturating_sub(1) as u32,
+    )
+}
+
+#[cfg(not(target_os = "linux"))]
+fn open_fds() -> Option<u32> {
+    None
+}
+
+/// Scheduling lag of the tokio runtime: how long a freshly spawned task waits before it
+/// first runs. An idle runtime reads microseconds; a starved one, the time tasks queue.
+#[derive(Debug, Default)]
+pub struct LagProbe {
+    count: u32,
+    sum: Duration,
+    max: Duration,
+}
+
+impl LagProbe {
+    /// One measurement; call it from a task on the runtime being watched.
+    pub async fn probe(&mut self) {
+        let sent = Instant::now();
+        let lag = tokio::spawn(async move { sent.elapsed() })
+            .await
+            .unwrap_or_default();
+        self.count += 1;
+        self.sum += lag;
+        self.max = self.max.max(lag);
+    }
+
+    /// The runtime's figures, with the lag since the last call.
+    pub fn take(&mut self) -> RuntimeStats {
+        let metrics = tokio::runtime::Handle::current().metrics();
+        let ms = |d: Duration| d.as_secs_f64() * 1_000.0;
+        let stats = RuntimeStats {
+            workers: metrics.num_workers() as u32,
+            alive_tasks: metrics.num_alive_tasks() as u64,
+            global_queue_depth: metrics.global_queue_depth() as u64,
+            scheduling_lag_avg_ms: if self.count == 0 {
+                0.0
+            } else {
+                ms(self.sum) / self.count as f64
+            },
+            scheduling_lag_max_ms: ms(self.max),
+        };
+        *self = Self::default();
+        stats
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_this_host_and_process() {
+        let mut sampler = Sampler::new(Path::new("."), Instant::now());
+        std::thread::sleep(sysinfo::MINIMUM_CPU_UPDATE_INTERVAL);
+        let (system, process) = sampler.sample();
+        assert!(system.mem_total_bytes > 0 && system.mem_used_bytes <= system.mem_total_bytes);
+        assert!(system.disk_total_bytes > 0, "the volume of . is found");
+        assert!((0.0..=100.0).contains(&system.disk_percent));
+        assert!(process.rss_bytes > 0);
+        if cfg!(target_os = "linux") {
+            assert!(process.threads.unwrap() >= 1);
+            assert!(process.open_fds.unwrap() >= 3);
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn lag_is_the_time_a_task_waits_to_run() {
+        let mut probe = LagProbe::default();
+        probe.probe().await;
+        // A task that hogs the only worker: the probe's task must wait behind it.
+        tokio::spawn(async { std::thread::sleep(Duration::from_millis(30)) });
+        probe.probe().await;
+        let stats = probe.take();
+        assert_eq!(stats.workers, 1);
+        assert!(stats.scheduling_lag_max_ms >= 30.0, "{stats:?}");
+        assert!(stats.scheduling_lag_avg_ms >= 15.0, "{stats:?}");
+        // Taking resets the period.
+        assert_eq!(probe.take().scheduling_lag_max_ms, 0.0);
+    }
+}
