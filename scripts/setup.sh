@@ -25,7 +25,7 @@ fi
 # --- 1. Decide the Rust route. ------------------------------------------------------------
 . "$ROOT/scripts/env.sh"
 route=native
-if ! sightline_has_wasm_std; then
+if [ "${RUSTUP_TOOLCHAIN:-}" = debian ] || ! sightline_has_wasm_std; then
   command -v apt-get >/dev/null 2>&1 \
     || die "the active Rust toolchain cannot build wasm32-unknown-unknown; run: rustup target add wasm32-unknown-unknown"
   route=debian

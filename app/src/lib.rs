@@ -3,9 +3,12 @@
 //! Everything here renders on the server (feature `ssr`) and hydrates in the browser
 //! (feature `hydrate`). The dashboard lives under a configurable base path; see [`BasePath`].
 
+#![recursion_limit = "256"]
+
 pub mod base;
 pub mod components;
 pub mod format;
+pub mod hydration;
 pub mod live;
 pub mod pages;
 pub mod snapshot;
@@ -40,8 +43,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name=base::META_NAME content=base.as_str().to_owned()/>
-                <AutoReload options=options.clone()/>
-                <HydrationScripts options root=base.as_str().to_owned()/>
+                <AutoReload options/>
+                <hydration::HydrationScripts base=base.clone()/>
                 <MetaTags/>
                 <live::InitialSnapshotScript/>
             </head>
@@ -65,7 +68,7 @@ pub fn App() -> impl IntoView {
     Effect::new(move |_| hydrated.set(true));
 
     view! {
-        <Stylesheet id="leptos" href=base.join("/pkg/sightline.css")/>
+        <Stylesheet id="leptos" href=hydration::asset(&base, "css")/>
         <Link rel="icon" type_="image/svg+xml" href=base.join("/favicon.svg")/>
         <Meta name="description" content="Sightline: live metrics for this service"/>
         <Title formatter=|page: String| format!("{page} · Sightline")/>

@@ -34,7 +34,7 @@ test("the document links the hydration script and the stylesheet", async ({ requ
   const html = await (await request.get(basePath)).text();
   expect(html).toContain(`${basePath}/pkg/sightline.js`);
   expect(html).toContain(`${basePath}/pkg/sightline.css`);
-  const wasm = await request.get(`${basePath}/pkg/sightline_bg.wasm`, {
+  const wasm = await request.get(`${basePath}/pkg/sightline.wasm`, {
     headers: { "accept-encoding": "br, gzip" },
   });
   expect(wasm.status()).toBe(200);

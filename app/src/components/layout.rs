@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use super::live_badge::LiveBadge;
+use crate::BasePath;
 use crate::theme::ThemeToggle;
 
 /// Sidebar entries: label and path below the base.
@@ -19,9 +20,10 @@ const NAV: [(&str, &str); 7] = [
 
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
+    let base = BasePath::current();
     view! {
         <header class="topbar">
-            <A href="/" attr:class="brand">
+            <A href=base.as_str().to_owned() attr:class="brand">
                 <span class="brand-mark" aria-hidden="true"></span>
                 "Sightline"
             </A>
@@ -35,9 +37,10 @@ pub fn Layout(children: Children) -> impl IntoView {
                 {NAV
                     .into_iter()
                     .map(|(label, path)| {
+                        let href = if path == "/" { base.as_str().to_owned() } else { base.join(path) };
                         view! {
                             <li>
-                                <A href=path exact=true>
+                                <A href=href exact=true>
                                     {label}
                                 </A>
                             </li>

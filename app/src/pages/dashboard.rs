@@ -131,6 +131,7 @@ pub fn DashboardPage() -> impl IntoView {
             <span class="muted">{text(|s| s.server.rustc.clone())}</span>
         </footer>
     }
+    .into_any()
 }
 
 /// Responses by status class since start, as a stacked bar, and by code.

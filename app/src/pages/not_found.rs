@@ -14,7 +14,7 @@ pub fn NotFoundPage() -> impl IntoView {
     view! {
         <PageHeader title="Page not found" intro="There is no dashboard page at this address."/>
         <p>
-            <A href="/">"Back to the dashboard"</A>
+            <A href=crate::BasePath::current().as_str().to_owned()>"Back to the dashboard"</A>
         </p>
     }
 }

@@ -1,0 +1,59 @@
+import { test, expect } from "@playwright/test";
+import { basePath, baseURL, startServer, stopServer } from "../support/server";
+
+const hydrated = (page: import("@playwright/test").Page) =>
+  expect(page.locator(".app")).toHaveAttribute("data-hydrated", "true");
+
+const figure = (page: import("@playwright/test").Page, id: string) =>
+  page.getByTestId(id).locator(".stat-value");
+
+test.describe("first paint, JavaScript disabled", () => {
+  test.use({ javaScriptEnabled: false });
+
+  test("the dashboard is rendered from the latest snapshot, not a waiting state", async ({ page }) => {
+    await page.goto(basePath);
+    await expect(figure(page, "total-requests")).toHaveText(/^[\d,]+$/);
+    await expect(page.getByRole("meter", { name: "Memory" })).toHaveAttribute("aria-valuenow", /^\d/);
+    await expect(page.getByTestId("server-bar")).toContainText("pid ");
+  });
+});
+
+test("the total rises with the requests the test sends", async ({ page, request }) => {
+  await page.goto(basePath);
+  await hydrated(page);
+  await expect(page.getByTestId("live-badge")).toContainText("Connected");
+  await expect(page.getByTestId("live-badge")).toContainText(/updated \d+s ago/);
+
+  // Everything else this suite does goes to the dashboard's own (unrecorded) paths.
+  const before = Number((await figure(page, "total-requests").innerText()).replace(/,/g, ""));
+  for (let i = 0; i < 5; i++) {
+    expect((await request.get(`/api/users/${i}`)).status()).toBe(200);
+  }
+  expect((await request.get("/api/users/999")).status()).toBe(404);
+  await expect(figure(page, "total-requests")).toHaveText(String(before + 6), { timeout: 15_000 });
+  await expect(page.getByTestId("top-requests")).toContainText("/api/users/{id}");
+  await expect(page.getByTestId("status-distribution").locator('[data-status-code="404"]')).toBeVisible();
+});
+
+test("the badge shows a server restart and the page recovers by itself", async ({ page }) => {
+  const port = 3000 + Math.floor(Math.random() * 1000) + 5000;
+  const env = { SIGHTLINE_SSE_RETRY_MS: "300", SIGHTLINE_SNAPSHOT_INTERVAL_MS: "300" };
+  let server = await startServer(port, env);
+  try {
+    await page.goto(`${baseURL(port)}${basePath}`);
+    await hydrated(page);
+    const badge = page.getByTestId("live-badge");
+    await expect(badge).toContainText("Connected");
+    const pid = await page.getByTestId("server-bar").innerText();
+
+    await stopServer(server);
+    await expect(badge).toContainText("Reconnecting");
+
+    server = await startServer(port, env);
+    await expect(badge).toContainText("Connected", { timeout: 20_000 });
+    // Data from the new process arrives without a reload.
+    await expect(page.getByTestId("server-bar")).not.toHaveText(pid, { timeout: 10_000 });
+  } finally {
+    await stopServer(server);
+  }
+});

@@ -1,0 +1,178 @@
+//! A real Sightline-monitored app on port 0, and small clients for its endpoints.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::{Router, http::StatusCode, routing::get};
+use serde_json::Value;
+use sightline::{Config, Sightline};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub sightline: Sightline,
+    pub http: reqwest::Client,
+}
+
+/// Fast ticks so tests do not wait for the default two seconds.
+pub fn fast_config() -> Config {
+    Config {
+        sample_interval: Duration::from_millis(100),
+        snapshot_interval: Duration::from_millis(100),
+        sse_heartbeat: Duration::from_millis(300),
+        sse_retry: Duration::from_millis(1234),
+        ..Config::default()
+    }
+}
+
+pub async fn spawn(config: Config) -> TestApp {
+    let sightline = Sightline::start(config).expect("sightline starts");
+    let app = Router::new()
+        .route("/ok", get(|| async { "fine" }))
+        .route(
+            "/missing/{id}",
+            get(|| async { (StatusCode::NOT_FOUND, "no such thing") }),
+        )
+        .route(
+            "/fail",
+            get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "broken") }),
+        )
+        .route(
+            "/hang",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                "late"
+            }),
+        )
+        .merge(sightline.router())
+        .layer(sightline.layer());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    TestApp {
+        addr,
+        sightline,
+        http: reqwest::Client::new(),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn snapshot(&self) -> Value {
+        self.get("/sightline/api/snapshot")
+            .await
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Polls the published snapshot until `done` holds (or panics after 20 s).
+    pub async fn snapshot_where(&self, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+        for _ in 0..400 {
+            let response = self.get("/sightline/api/snapshot").await;
+            if response.status() == 200 {
+                let snapshot: Value = response.json().await.unwrap();
+                if done(&snapshot) {
+                    return snapshot;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no snapshot where {what}: last {}", self.snapshot().await);
+    }
+}
+
+/// A raw HTTP/1.1 SSE client: sees exactly the bytes the server sends.
+pub struct SseClient {
+    pub stream: TcpStream,
+    pub head: String,
+    buffer: String,
+}
+
+impl SseClient {
+    pub async fn connect(addr: SocketAddr, path: &str, extra_headers: &str) -> Self {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n{extra_headers}\r\n"
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut client = Self {
+            stream,
+            head: String::new(),
+            buffer: String::new(),
+        };
+        while !client.buffer.contains("\r\n\r\n") {
+            client.read_more().await;
+        }
+        let end = client.buffer.find("\r\n\r\n").unwrap();
+        client.head = client.buffer[..end].to_ascii_lowercase();
+        client.buffer.drain(..end + 4);
+        client
+    }
+
+    async fn read_more(&mut self) -> usize {
+        let mut chunk = [0u8; 16 * 1024];
+        let n = tokio::time::timeout(Duration::from_secs(20), self.stream.read(&mut chunk))
+            .await
+            .expect("the server sent nothing for 20 s")
+            .unwrap();
+        self.buffer.push_str(&String::from_utf8_lossy(&chunk[..n]));
+        n
+    }
+
+    /// The next SSE block (up to a blank line), de-chunked, or `None` at the end.
+    pub async fn next_block(&mut self) -> Option<String> {
+        loop {
+            if let Some(block) = take_block(&mut self.buffer) {
+                return Some(block);
+            }
+            if self.read_more().await == 0 {
+                return None;
+            }
+        }
+    }
+
+    /// The next event with an `id:`, as (id, event name, data).
+    pub async fn next_event(&mut self) -> (u64, String, String) {
+        loop {
+            let block = self.next_block().await.expect("stream ended");
+            let field = |name: &str| {
+                block
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name))
+                    .map(str::to_owned)
+            };
+            if let Some(id) = field("id: ") {
+                return (
+                    id.parse().unwrap(),
+                    field("event: ").unwrap_or_default(),
+                    field("data: ").unwrap_or_default(),
+                );
+            }
+        }
+    }
+}
+
+/// Removes HTTP chunk-size lines and takes one `\n\n`-terminated SSE block.
+fn take_block(buffer: &mut String) -> Option<String> {
+    let cleaned: String = buffer
+        .split("\r\n")
+        .filter(|part| {
+            !(part.len() <= 8 && !part.is_empty() && part.chars().all(|c| c.is_ascii_hexdigit()))
+        })
+        .collect();
+    let end = cleaned.find("\n\n")?;
+    let block = cleaned[..end].to_owned();
+    *buffer = cleaned[end + 2..].to_owned();
+    Some(block)
+}
