@@ -63,8 +63,6 @@ impl Drop for Inner {
 /// Why Sightline could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("reading the Leptos settings from the environment: {0}")]
-    Leptos(#[from] leptos::config::errors::LeptosConfigError),
     #[error("Sightline::start must be called inside a tokio runtime")]
     NoRuntime,
 }
@@ -73,8 +71,18 @@ impl Sightline {
     /// Starts sampling and publishing snapshots. Call it inside a tokio runtime.
     pub fn start(config: Config) -> Result<Self, Error> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
-        let mut leptos = leptos::config::get_configuration(None)?.leptos_options;
-        leptos.site_root = config.site_root.to_string_lossy().as_ref().into();
+        // Built here rather than read from cargo-leptos' variables, which an embedding
+        // app's build does not set; the reload port matters only under `cargo leptos watch`.
+        let reload_port = std::env::var("LEPTOS_RELOAD_PORT")
+            .ok()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(3001);
+        let leptos = leptos::config::LeptosOptions::builder()
+            .output_name(sightline_app::hydration::SITE_NAME)
+            .site_root(config.site_root.to_string_lossy().as_ref())
+            .site_pkg_dir("pkg")
+            .reload_port(reload_port)
+            .build();
 
         let recorder = Arc::new(Recorder::new(config.max_routes));
         let hub = Hub::new(config.sse_max_connections);

@@ -6,6 +6,7 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Redirect},
     routing::get,
+    serve::ListenerExt,
 };
 use clap::Parser;
 use sightline::{Sightline, config::Cli};
@@ -58,11 +59,26 @@ async fn main() -> anyhow::Result<()> {
         env!("CARGO_PKG_VERSION"),
         sightline.config().path.as_str()
     );
-    axum::serve(listener, app)
+    axum::serve(listener.tap_io(tune_connection), app)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("while serving")?;
     Ok(())
+}
+
+/// Unacknowledged data for this long means the peer is gone (network cut, laptop lid
+/// closed): the kernel drops the connection, so live-connection counts stay exact.
+const DEAD_PEER_AFTER: std::time::Duration = std::time::Duration::from_secs(45);
+
+fn tune_connection(tcp: &mut tokio::net::TcpStream) {
+    let _ = tcp.set_nodelay(true);
+    let socket = socket2::SockRef::from(&*tcp);
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let _ = socket.set_tcp_user_timeout(Some(DEAD_PEER_AFTER));
+    let keepalive = socket2::TcpKeepalive::new()
+        .with_time(DEAD_PEER_AFTER / 3)
+        .with_interval(DEAD_PEER_AFTER / 9);
+    let _ = socket.set_tcp_keepalive(&keepalive);
 }
 
 async fn not_found() -> impl IntoResponse {
