@@ -94,6 +94,11 @@ impl RouteCell {
         self.requests.fetch_add(1, Ordering::Release);
     }
 
+    /// Whether nothing was recorded since the last drain.
+    pub fn is_idle(&self) -> bool {
+        self.requests.load(Ordering::Acquire) == 0
+    }
+
     /// Takes the counts recorded since the last drain; `None` when there were none.
     /// The latency values go into `histogram` (and `also`).
     pub fn drain(

@@ -209,6 +209,10 @@ impl Windows {
         let sec = now_ms / 1_000;
         let ten = sec / 10;
         for route in &mut self.routes {
+            // Idle routes allocate no window; what lands meanwhile waits for the next drain.
+            if route.cell.is_idle() {
+                continue;
+            }
             let overall_ten = self.overall.ten(ten);
             let route_ten = route.series.ten(ten);
             let Some(drained) = route
