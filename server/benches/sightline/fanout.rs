@@ -47,6 +47,58 @@ pub fn serve_sightline(port: u16) {
     });
 }
 
+/// Plain axum: a broadcast of pre-encoded frames streamed as the response body. What any
+/// axum SSE endpoint costs before Sightline adds anything.
+pub fn serve_axum(port: u16) {
+    let size: usize = std::env::var("BARE_PAYLOAD_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000);
+    runtime().block_on(async move {
+        let (tx, _) = tokio::sync::broadcast::channel::<bytes::Bytes>(16);
+        tokio::spawn({
+            let tx = tx.clone();
+            async move {
+                let mut tick = tokio::time::interval(TICK);
+                for id in 1u64.. {
+                    tick.tick().await;
+                    let _ = tx.send(bytes::Bytes::from(frame(id, size)));
+                }
+            }
+        });
+        let app = axum::Router::new().route(
+            SSE_PATH,
+            axum::routing::get(move || {
+                let rx = tx.subscribe();
+                async move {
+                    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+                        let bytes = rx.recv().await.ok()?;
+                        Some((Ok::<_, std::convert::Infallible>(bytes), rx))
+                    });
+                    (
+                        [("content-type", "text/event-stream")],
+                        axum::body::Body::from_stream(stream),
+                    )
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap();
+        axum::serve(listener, app).await.unwrap();
+    });
+}
+
+/// An SSE snapshot frame of about `size` bytes of JSON, stamped now.
+fn frame(id: u64, size: usize) -> String {
+    let data = format!(
+        "{{\"timestamp_ms\":{},\"pad\":\"{}\"}}",
+        now_ms(),
+        "x".repeat(size.saturating_sub(40))
+    );
+    format!("id: {id}\nevent: snapshot\ndata: {data}\n\n")
+}
+
 pub fn serve_bare(port: u16) {
     let size: usize = std::env::var("BARE_PAYLOAD_BYTES")
         .ok()
@@ -61,8 +113,7 @@ pub fn serve_bare(port: u16) {
                 let mut tick = tokio::time::interval(TICK);
                 for id in 1u64.. {
                     tick.tick().await;
-                    let data = format!("{{\"timestamp_ms\":{},\"pad\":\"{}\"}}", now_ms(), "x".repeat(size.saturating_sub(40)));
-                    let frame = format!("id: {id}\nevent: snapshot\ndata: {data}\n\n");
+                    let frame = frame(id, size);
                     let mut sockets = sockets.lock().await;
                     let current = std::mem::take(&mut *sockets);
                     for mut socket in current {
@@ -231,39 +282,58 @@ pub fn run() {
         .map_or(2_000, |o| o.stdout.len());
     let s = measure(&sightline);
     drop(sightline);
-    // SAFETY: set before the child is spawned, read only by it.
+    // SAFETY: set before the children are spawned, read only by them.
     unsafe { std::env::set_var("BARE_PAYLOAD_BYTES", size.to_string()) };
+    let axum = Server::start(&["serve-axum"], free_port());
+    let a = measure(&axum);
+    drop(axum);
     let bare = Server::start(&["serve-bare"], free_port());
     let b = measure(&bare);
     drop(bare);
 
     println!("## SSE fan-out (`fanout`)\n");
     println!(
-        "{CLIENTS} clients on loopback, snapshot every {} s ({size} bytes of JSON), {MEASURED_TICKS} ticks measured; delay = receipt minus the snapshot's timestamp (ms resolution).\n",
+        "{CLIENTS} clients on loopback, a snapshot every {} s ({size} bytes of JSON), {MEASURED_TICKS} ticks measured; delay = receipt minus the snapshot's own timestamp (ms resolution). \"plain axum\" streams the same bytes from a broadcast with no Sightline code; \"bare write loop\" is one task writing to every socket in turn.\n",
         TICK.as_secs()
     );
-    println!("| | Sightline | bare write loop | ratio | target |");
-    println!("|---|---|---|---|---|");
     println!(
-        "| clients connected | {} | {} | | {CLIENTS} |",
-        s.connected, b.connected
+        "| | Sightline | plain axum | bare write loop | Sightline / bare | Sightline / plain axum | target |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "| clients connected | {} | {} | {} | | | {CLIENTS} |",
+        s.connected, a.connected, b.connected
     );
     println!(
-        "| snapshots delivered | {} | {} | | |",
-        s.deliveries, b.deliveries
+        "| snapshots delivered | {} | {} | {} | | | |",
+        s.deliveries, a.deliveries, b.deliveries
     );
-    println!("| snapshots missed | {} | {} | | 0 |", s.missed, b.missed);
-    println!("| delay p50 (ms) | {} | {} | | |", s.p50_ms, b.p50_ms);
     println!(
-        "| delay p99 (ms) | {} | {} | {:.2} | <= 1.2 |",
+        "| snapshots missed | {} | {} | {} | | | 0 |",
+        s.missed, a.missed, b.missed
+    );
+    println!(
+        "| delay p50 (ms) | {} | {} | {} | | | |",
+        s.p50_ms, a.p50_ms, b.p50_ms
+    );
+    let ratio = |x: u32, y: u32| f64::from(x.max(1)) / f64::from(y.max(1));
+    println!(
+        "| delay p99 (ms) | {} | {} | {} | {:.2} | {:.2} | <= 1.2 (vs bare) |",
         s.p99_ms,
+        a.p99_ms,
         b.p99_ms,
-        f64::from(s.p99_ms.max(1)) / f64::from(b.p99_ms.max(1))
+        ratio(s.p99_ms, b.p99_ms),
+        ratio(s.p99_ms, a.p99_ms)
     );
-    println!("| delay max (ms) | {} | {} | | |", s.max_ms, b.max_ms);
     println!(
-        "| server RSS per connection (KB) | {:.1} | {:.1} | | <= 12 |\n",
-        s.rss_per_connection / 1024.0,
-        b.rss_per_connection / 1024.0
+        "| delay max (ms) | {} | {} | {} | | | |",
+        s.max_ms, a.max_ms, b.max_ms
+    );
+    let kb = |o: &Outcome| o.rss_per_connection / 1024.0;
+    println!(
+        "| server RSS per connection (KB) | {:.1} | {:.1} | {:.1} | | | <= 12 |\n",
+        kb(&s),
+        kb(&a),
+        kb(&b)
     );
 }

@@ -24,8 +24,9 @@ fn main() {
         .filter(|a| a != "--bench")
         .collect();
     match args.first().map(String::as_str) {
-        Some("serve-hello") => overhead::serve(args.iter().any(|a| a == "--layer"), port(&args)),
+        Some("serve-hello") => overhead::serve(&flag(&args, "--layer"), port(&args)),
         Some("serve-sightline") => fanout::serve_sightline(port(&args)),
+        Some("serve-axum") => fanout::serve_axum(port(&args)),
         Some("serve-bare") => fanout::serve_bare(port(&args)),
         _ => {
             let all = args.is_empty();
@@ -47,12 +48,16 @@ fn main() {
     }
 }
 
-fn port(args: &[String]) -> u16 {
+fn flag(args: &[String], name: &str) -> String {
     args.iter()
-        .skip_while(|a| *a != "--port")
+        .skip_while(|a| *a != name)
         .nth(1)
-        .and_then(|p| p.parse().ok())
-        .expect("--port N")
+        .cloned()
+        .unwrap_or_else(|| panic!("{name} VALUE"))
+}
+
+fn port(args: &[String]) -> u16 {
+    flag(args, "--port").parse().expect("--port N")
 }
 
 fn machine() -> String {

@@ -9,9 +9,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
+use axum::body::Body;
 use axum::extract::MatchedPath;
 use http::{Request, Response};
-use http_body::{Body, Frame, SizeHint};
+use http_body::{Body as _, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
@@ -20,8 +21,14 @@ use super::recorder::{Recorder, RouteCell, STATUS_CLIENT_CLOSED, method_index};
 /// Records request metrics into a [`Recorder`]. Get one from `Sightline::layer`.
 #[derive(Clone, Debug)]
 pub struct MetricsLayer {
+    // One pointer: axum clones the layered service for every request.
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
     recorder: Arc<Recorder>,
-    excluded: Arc<[Box<str>]>,
+    excluded: Box<[Box<str>]>,
 }
 
 impl MetricsLayer {
@@ -31,11 +38,13 @@ impl MetricsLayer {
             .into_iter()
             .map(|p| p.trim_end_matches('/').into())
             .collect();
-        Self { recorder, excluded }
+        Self {
+            shared: Arc::new(Shared { recorder, excluded }),
+        }
     }
 
     fn is_excluded(&self, path: &str) -> bool {
-        self.excluded.iter().any(|prefix| {
+        self.shared.excluded.iter().any(|prefix| {
             path.strip_prefix(&**prefix)
                 .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
         })
@@ -59,11 +68,11 @@ pub struct MetricsService<S> {
     layer: MetricsLayer,
 }
 
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for MetricsService<S>
+impl<S, ReqBody> Service<Request<ReqBody>> for MetricsService<S>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    S: Service<Request<ReqBody>, Response = Response<Body>>,
 {
-    type Response = Response<RecordingBody<ResBody>>;
+    type Response = Response<Body>;
     type Error = S::Error;
     type Future = ResponseFuture<S::Future>;
 
@@ -78,7 +87,11 @@ where
                 .get::<MatchedPath>()
                 .map(MatchedPath::as_str);
             InFlight {
-                cell: self.layer.recorder.cell(method_index(req.method()), route),
+                cell: self
+                    .layer
+                    .shared
+                    .recorder
+                    .cell(method_index(req.method()), route),
                 start: Instant::now(),
                 status: STATUS_CLIENT_CLOSED,
                 bytes: 0,
@@ -94,7 +107,7 @@ where
 /// One request being served; records itself when dropped. Until a response exists its
 /// status is 499 (the client went away first).
 struct InFlight {
-    cell: Arc<RouteCell>,
+    cell: &'static RouteCell,
     start: Instant,
     status: u16,
     bytes: u64,
@@ -115,11 +128,11 @@ pin_project! {
     }
 }
 
-impl<F, ResBody, E> Future for ResponseFuture<F>
+impl<F, E> Future for ResponseFuture<F>
 where
-    F: Future<Output = Result<Response<ResBody>, E>>,
+    F: Future<Output = Result<Response<Body>, E>>,
 {
-    type Output = Result<Response<RecordingBody<ResBody>>, E>;
+    type Output = Result<Response<Body>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
@@ -131,20 +144,35 @@ where
                 Err(_) => 500,
             };
         }
-        Poll::Ready(result.map(|response| response.map(|inner| RecordingBody { inner, in_flight })))
+        Poll::Ready(result.map(|response| {
+            response.map(|body| match (in_flight, body.size_hint().exact()) {
+                // Nothing is timed, or the whole body is already in hand: its end is now,
+                // and the body needs no wrapper (nor the allocation one costs).
+                (None, _) => body,
+                (Some(mut in_flight), Some(len)) => {
+                    in_flight.bytes = len;
+                    drop(in_flight);
+                    body
+                }
+                (Some(in_flight), None) => Body::new(RecordingBody {
+                    inner: body,
+                    in_flight: Some(in_flight),
+                }),
+            })
+        }))
     }
 }
 
 pin_project! {
     /// The response body, counting bytes until its end.
-    pub struct RecordingBody<B> {
+    struct RecordingBody<B> {
         #[pin]
         inner: B,
         in_flight: Option<InFlight>,
     }
 }
 
-impl<B: Body> Body for RecordingBody<B> {
+impl<B: http_body::Body> http_body::Body for RecordingBody<B> {
     type Data = B::Data;
     type Error = B::Error;
 

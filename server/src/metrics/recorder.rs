@@ -5,6 +5,10 @@
 //! `fetch_add`s. New routes (rare) take a mutex and publish a new map. Requests that match
 //! no route share one `(unmatched)` cell, so a 404 scan cannot create endpoints; past
 //! `max_routes` distinct cells, new routes share `(overflow)`.
+//!
+//! Cells are never freed (at most `max_routes` plus one per method for each shared
+//! bucket, about 30 KB each), so a request holds a `&'static` cell: no reference count
+//! is touched per request, which keeps cores from trading the cell's cache lines.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -87,9 +91,14 @@ impl RouteCell {
             (status.clamp(STATUS_MIN, STATUS_MIN + STATUS_SLOTS as u16 - 1) - STATUS_MIN) as usize;
         self.status[slot].fetch_add(1, Ordering::Relaxed);
         self.latency.record(latency_us);
-        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+        if bytes > 0 {
+            self.bytes.fetch_add(bytes, Ordering::Relaxed);
+        }
         self.latency_sum_us.fetch_add(latency_us, Ordering::Relaxed);
-        self.latency_max_us.fetch_max(latency_us, Ordering::Relaxed);
+        // A plain load first: after warm-up the maximum rarely moves, so no write at all.
+        if latency_us > self.latency_max_us.load(Ordering::Relaxed) {
+            self.latency_max_us.fetch_max(latency_us, Ordering::Relaxed);
+        }
         // Last, so a drain that sees this request also sees its parts.
         self.requests.fetch_add(1, Ordering::Release);
     }
@@ -139,7 +148,7 @@ struct RouteSlots {
     name: Arc<str>,
     /// Whether new cells here count towards `max_routes` (the shared buckets do not).
     capped: bool,
-    by_method: [OnceLock<Arc<RouteCell>>; METHODS.len()],
+    by_method: [OnceLock<&'static RouteCell>; METHODS.len()],
 }
 
 impl RouteSlots {
@@ -164,7 +173,7 @@ pub struct Recorder {
     unmatched: Arc<RouteSlots>,
     overflow: Arc<RouteSlots>,
     /// Every cell ever created, in creation order, for the drain.
-    all: ArcSwap<Vec<Arc<RouteCell>>>,
+    all: ArcSwap<Vec<&'static RouteCell>>,
 }
 
 impl Recorder {
@@ -182,7 +191,7 @@ impl Recorder {
 
     /// The cell for a request, by method and matched route template (`None`: no route).
     #[inline]
-    pub fn cell(&self, method: u8, route: Option<&str>) -> Arc<RouteCell> {
+    pub fn cell(&self, method: u8, route: Option<&str>) -> &'static RouteCell {
         let Some(route) = route else {
             return self.cell_in(&self.unmatched, method);
         };
@@ -193,7 +202,7 @@ impl Recorder {
     }
 
     #[cold]
-    fn add_route(&self, method: u8, route: &str) -> Arc<RouteCell> {
+    fn add_route(&self, method: u8, route: &str) -> &'static RouteCell {
         let slots = {
             let _adding = self.adding.lock().unwrap_or_else(|e| e.into_inner());
             let current = self.routes.load_full();
@@ -218,29 +227,30 @@ impl Recorder {
     }
 
     #[inline]
-    fn cell_in(&self, slots: &RouteSlots, method: u8) -> Arc<RouteCell> {
+    fn cell_in(&self, slots: &RouteSlots, method: u8) -> &'static RouteCell {
         match slots.by_method[method as usize].get() {
-            Some(cell) => cell.clone(),
+            Some(cell) => cell,
             None => self.create_cell(slots, method),
         }
     }
 
     #[cold]
-    fn create_cell(&self, slots: &RouteSlots, method: u8) -> Arc<RouteCell> {
+    fn create_cell(&self, slots: &RouteSlots, method: u8) -> &'static RouteCell {
         {
             let _adding = self.adding.lock().unwrap_or_else(|e| e.into_inner());
             let slot = &slots.by_method[method as usize];
             if let Some(cell) = slot.get() {
-                return cell.clone();
+                return cell;
             }
             if !slots.capped || self.cells.load(Ordering::Relaxed) < self.max_routes {
-                let cell = Arc::new(RouteCell::new(method, slots.name.clone()));
-                let _ = slot.set(cell.clone());
+                let cell: &'static RouteCell =
+                    Box::leak(Box::new(RouteCell::new(method, slots.name.clone())));
+                let _ = slot.set(cell);
                 if slots.capped {
                     self.cells.fetch_add(1, Ordering::Relaxed);
                 }
                 let mut all = (**self.all.load()).clone();
-                all.push(cell.clone());
+                all.push(cell);
                 self.all.store(Arc::new(all));
                 return cell;
             }
@@ -249,7 +259,7 @@ impl Recorder {
     }
 
     /// Every cell created so far.
-    pub fn cells(&self) -> Arc<Vec<Arc<RouteCell>>> {
+    pub fn cells(&self) -> Arc<Vec<&'static RouteCell>> {
         self.all.load_full()
     }
 }
@@ -268,7 +278,7 @@ mod tests {
         let recorder = Recorder::new(10);
         let a = recorder.cell(0, None);
         let b = recorder.cell(0, None);
-        assert!(Arc::ptr_eq(&a, &b));
+        assert!(std::ptr::eq(a, b));
         assert_eq!(&*a.route, UNMATCHED);
         assert_eq!(recorder.cells().len(), 1);
     }

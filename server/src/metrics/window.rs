@@ -7,7 +7,6 @@
 //! - latency "over the last 60 s": the 10 s slots overlapping the last minute, merged.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use hdrhistogram::Histogram;
 use sightline_app::snapshot::{
@@ -164,7 +163,7 @@ fn share(part: u64, whole: u64) -> f64 {
 
 #[derive(Debug)]
 struct RouteSeries {
-    cell: Arc<RouteCell>,
+    cell: &'static RouteCell,
     series: Series,
 }
 
@@ -199,10 +198,10 @@ impl Windows {
 
     /// Moves everything recorded since the last call into the slots for `now_ms`.
     /// `cells` only ever grows, in creation order (see `Recorder::cells`).
-    pub fn rotate(&mut self, now_ms: u64, cells: &[Arc<RouteCell>]) {
+    pub fn rotate(&mut self, now_ms: u64, cells: &[&'static RouteCell]) {
         for cell in &cells[self.routes.len().min(cells.len())..] {
             self.routes.push(RouteSeries {
-                cell: cell.clone(),
+                cell,
                 series: Series::new(),
             });
         }
