@@ -42,6 +42,7 @@ async fn main() -> anyhow::Result<()> {
     let sightline = Sightline::start(config())?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:4000").await?;
     println!("shop on http://127.0.0.1:4000, dashboard on http://127.0.0.1:4000/ops/metrics");
-    axum::serve(listener, app(&sightline)).await?;
+    // Finalised once, so axum does not rebuild the route table for every connection.
+    axum::serve(listener, app(&sightline).with_state(()).into_make_service()).await?;
     Ok(())
 }

@@ -15,7 +15,7 @@
 //!     .merge(sightline.router())
 //!     .layer(sightline.layer());
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
-//! axum::serve(listener, app).await?;
+//! axum::serve(listener, app.with_state(()).into_make_service()).await?;
 //! # Ok(())
 //! # }
 //! ```

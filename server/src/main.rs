@@ -59,6 +59,9 @@ async fn main() -> anyhow::Result<()> {
         env!("CARGO_PKG_VERSION"),
         sightline.config().path.as_str()
     );
+    // Finalised once: served as a plain Router, axum rebuilds the route table for every
+    // connection (memory per connection grows with the number of routes).
+    let app = app.with_state(()).into_make_service();
     axum::serve(listener.tap_io(tune_connection), app)
         .with_graceful_shutdown(shutdown_signal())
         .await

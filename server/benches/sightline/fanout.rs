@@ -43,12 +43,18 @@ pub fn serve_sightline(port: u16) {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .unwrap();
-        axum::serve(listener, sightline.router()).await.unwrap();
+        axum::serve(
+            listener,
+            sightline.router().with_state(()).into_make_service(),
+        )
+        .await
+        .unwrap();
     });
 }
 
-/// Plain axum: a broadcast of pre-encoded frames streamed as the response body. What any
-/// axum SSE endpoint costs before Sightline adds anything.
+/// Plain axum: `retry:` and the latest frame on connect, then a broadcast of pre-encoded
+/// frames, streamed as the response body. What an axum SSE endpoint that behaves like
+/// Sightline's costs before Sightline adds anything.
 pub fn serve_axum(port: u16) {
     let size: usize = std::env::var("BARE_PAYLOAD_BYTES")
         .ok()
@@ -56,13 +62,16 @@ pub fn serve_axum(port: u16) {
         .unwrap_or(2_000);
     runtime().block_on(async move {
         let (tx, _) = tokio::sync::broadcast::channel::<bytes::Bytes>(16);
+        let latest = Arc::new(std::sync::Mutex::new(bytes::Bytes::new()));
         tokio::spawn({
-            let tx = tx.clone();
+            let (tx, latest) = (tx.clone(), latest.clone());
             async move {
                 let mut tick = tokio::time::interval(TICK);
                 for id in 1u64.. {
                     tick.tick().await;
-                    let _ = tx.send(bytes::Bytes::from(frame(id, size)));
+                    let frame = bytes::Bytes::from(frame(id, size));
+                    *latest.lock().unwrap() = frame.clone();
+                    let _ = tx.send(frame);
                 }
             }
         });
@@ -70,11 +79,25 @@ pub fn serve_axum(port: u16) {
             SSE_PATH,
             axum::routing::get(move || {
                 let rx = tx.subscribe();
+                // Like Sightline: retry and the latest frame at once, then live frames.
+                let first = vec![
+                    latest.lock().unwrap().clone(),
+                    bytes::Bytes::from_static(b"retry: 5000\n\n"),
+                ];
                 async move {
-                    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-                        let bytes = rx.recv().await.ok()?;
-                        Some((Ok::<_, std::convert::Infallible>(bytes), rx))
-                    });
+                    let stream = futures_util::stream::unfold(
+                        (first, rx),
+                        |(mut first, mut rx)| async move {
+                            if let Some(bytes) = first.pop() {
+                                return Some((
+                                    Ok::<_, std::convert::Infallible>(bytes),
+                                    (first, rx),
+                                ));
+                            }
+                            let bytes = rx.recv().await.ok()?;
+                            Some((Ok(bytes), (first, rx)))
+                        },
+                    );
                     (
                         [("content-type", "text/event-stream")],
                         axum::body::Body::from_stream(stream),
@@ -85,7 +108,9 @@ pub fn serve_axum(port: u16) {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .unwrap();
-        axum::serve(listener, app).await.unwrap();
+        axum::serve(listener, app.with_state(()).into_make_service())
+            .await
+            .unwrap();
     });
 }
 

@@ -36,7 +36,9 @@ pub fn serve(layer: &str, port: u16) {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .unwrap();
-        axum::serve(listener, app).await.unwrap();
+        axum::serve(listener, app.with_state(()).into_make_service())
+            .await
+            .unwrap();
     });
 }
 

@@ -301,13 +301,13 @@ mod tests {
         cell.record(200, 1_000, 10);
         cell.record(404, 3_000, 5);
         cell.record(404, 2_000, 5);
-        let d = drain(&cell);
+        let d = drain(cell);
         assert_eq!(
             (d.requests, d.bytes, d.latency_sum_us, d.latency_max_us),
             (3, 20, 6_000, 3_000)
         );
         assert_eq!(d.status, vec![(200, 1), (404, 2)]);
-        assert_eq!(drain(&cell).requests, 0);
+        assert_eq!(drain(cell).requests, 0);
     }
 
     #[test]
