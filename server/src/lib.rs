@@ -39,7 +39,7 @@ use live::hub::Hub;
 use metrics::recorder::Recorder;
 use sightline_app::snapshot::ServerInfo;
 
-/// A running Sightline; cheap to clone. The background loop stops with the last clone.
+/// A running Sightline; cheap to clone. The sampling thread stops with the last clone.
 #[derive(Clone, Debug)]
 pub struct Sightline {
     inner: Arc<Inner>,
@@ -51,13 +51,8 @@ struct Inner {
     leptos: leptos::config::LeptosOptions,
     recorder: Arc<Recorder>,
     hub: Arc<Hub>,
-    ticker: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        self.ticker.abort();
-    }
+    /// Dropping it stops the ticker thread.
+    _stop_ticker: tokio::sync::oneshot::Sender<()>,
 }
 
 /// Why Sightline could not start.
@@ -65,10 +60,13 @@ impl Drop for Inner {
 pub enum Error {
     #[error("Sightline::start must be called inside a tokio runtime")]
     NoRuntime,
+    #[error("starting the sampling thread: {0}")]
+    Thread(#[from] std::io::Error),
 }
 
 impl Sightline {
-    /// Starts sampling and publishing snapshots. Call it inside a tokio runtime.
+    /// Starts sampling and publishing snapshots (on a thread of its own). Call it inside
+    /// the tokio runtime that serves the app: that is the runtime whose lag it reports.
     pub fn start(config: Config) -> Result<Self, Error> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
         // Built here rather than read from cargo-leptos' variables, which an embedding
@@ -88,20 +86,22 @@ impl Sightline {
         let hub = Hub::new(config.sse_max_connections);
         let started = Instant::now();
         let ticker = ticker::Ticker {
+            runtime,
             config: config.clone(),
             recorder: recorder.clone(),
             hub: hub.clone(),
             info: server_info(),
             started,
         };
-        let ticker = runtime.spawn(ticker.run());
+        let (stop_ticker, stop) = tokio::sync::oneshot::channel();
+        ticker.spawn(stop)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
                 leptos,
                 recorder,
                 hub,
-                ticker,
+                _stop_ticker: stop_ticker,
             }),
         })
     }

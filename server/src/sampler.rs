@@ -165,10 +165,11 @@ pub struct LagProbe {
 }
 
 impl LagProbe {
-    /// One measurement; call it from a task on the runtime being watched.
-    pub async fn probe(&mut self) {
+    /// One measurement of the runtime behind `runtime`.
+    pub async fn probe(&mut self, runtime: &tokio::runtime::Handle) {
         let sent = Instant::now();
-        let lag = tokio::spawn(async move { sent.elapsed() })
+        let lag = runtime
+            .spawn(async move { sent.elapsed() })
             .await
             .unwrap_or_default();
         self.count += 1;
@@ -177,8 +178,8 @@ impl LagProbe {
     }
 
     /// The runtime's figures, with the lag since the last call.
-    pub fn take(&mut self) -> RuntimeStats {
-        let metrics = tokio::runtime::Handle::current().metrics();
+    pub fn take(&mut self, runtime: &tokio::runtime::Handle) -> RuntimeStats {
+        let metrics = runtime.metrics();
         let ms = |d: Duration| d.as_secs_f64() * 1_000.0;
         let stats = RuntimeStats {
             workers: metrics.num_workers() as u32,
@@ -217,16 +218,17 @@ mod tests {
 
     #[tokio::test(flavor = "current_thread")]
     async fn lag_is_the_time_a_task_waits_to_run() {
+        let runtime = tokio::runtime::Handle::current();
         let mut probe = LagProbe::default();
-        probe.probe().await;
+        probe.probe(&runtime).await;
         // A task that hogs the only worker: the probe's task must wait behind it.
         tokio::spawn(async { std::thread::sleep(Duration::from_millis(30)) });
-        probe.probe().await;
-        let stats = probe.take();
+        probe.probe(&runtime).await;
+        let stats = probe.take(&runtime);
         assert_eq!(stats.workers, 1);
         assert!(stats.scheduling_lag_max_ms >= 30.0, "{stats:?}");
         assert!(stats.scheduling_lag_avg_ms >= 15.0, "{stats:?}");
         // Taking resets the period.
-        assert_eq!(probe.take().scheduling_lag_max_ms, 0.0);
+        assert_eq!(probe.take(&runtime).scheduling_lag_max_ms, 0.0);
     }
 }

@@ -1,5 +1,9 @@
 //! The one loop behind the live view: sample the host, drain the recorder into the
 //! windows, build a `DashboardSnapshot` and hand it to the hub; heartbeats too.
+//!
+//! It runs on a thread of its own, so sampling and snapshot building never take a worker
+//! of the app's runtime; only the lag probe's tiny task runs there, since that is what it
+//! measures.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -24,6 +28,8 @@ pub fn now_ms() -> u64 {
 }
 
 pub struct Ticker {
+    /// The app's runtime: probed for lag and read for its metrics.
+    pub runtime: tokio::runtime::Handle,
     pub config: Config,
     pub recorder: Arc<Recorder>,
     pub hub: Arc<Hub>,
@@ -32,7 +38,28 @@ pub struct Ticker {
 }
 
 impl Ticker {
-    pub async fn run(self) {
+    /// Runs on a new thread until `stop` resolves (its sender is dropped).
+    pub fn spawn(
+        self,
+        stop: tokio::sync::oneshot::Receiver<()>,
+    ) -> std::io::Result<std::thread::JoinHandle<()>> {
+        std::thread::Builder::new()
+            .name("sightline-ticker".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_time()
+                    .build()
+                    .expect("a current-thread runtime for the ticker");
+                runtime.block_on(async move {
+                    tokio::select! {
+                        () = self.run() => {}
+                        _ = stop => {}
+                    }
+                });
+            })
+    }
+
+    async fn run(self) {
         let mut windows = Windows::new();
         let mut sampler = Sampler::new(&self.config.data_dir, self.started);
         let mut lag = LagProbe::default();
@@ -59,7 +86,7 @@ impl Ticker {
                 _ = sample.tick() => {
                     windows.rotate(now_ms(), &self.recorder.cells());
                     (system, process) = sampler.sample();
-                    runtime = lag.take();
+                    runtime = lag.take(&self.runtime);
                 }
                 _ = snapshot.tick() => {
                     let now = now_ms();
@@ -79,7 +106,7 @@ impl Ticker {
                         server: info,
                     });
                 }
-                _ = probe.tick() => lag.probe().await,
+                _ = probe.tick() => lag.probe(&self.runtime).await,
                 _ = heartbeat.tick() => self.hub.heartbeat(),
             }
         }

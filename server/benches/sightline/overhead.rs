@@ -8,8 +8,8 @@ use axum::{Router, routing::get};
 
 use super::{Server, free_port, median};
 
-const ROUNDS: usize = 5;
-const SECONDS: u32 = 5;
+const ROUNDS: usize = 11;
+const SECONDS: u32 = 3;
 
 /// `layer`: "none", "noop" (any layer at all, doing nothing) or "sightline".
 pub fn serve(layer: &str, port: u16) {

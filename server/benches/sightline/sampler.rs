@@ -22,13 +22,14 @@ pub fn run() {
         .build()
         .unwrap();
     let per_probe = runtime.block_on(async {
+        let handle = tokio::runtime::Handle::current();
         let mut probe = LagProbe::default();
         let before = super::thread_cpu_time();
         for _ in 0..1_000 {
-            probe.probe().await;
+            probe.probe(&handle).await;
         }
         let cost = (super::thread_cpu_time() - before) / 1_000;
-        std::hint::black_box(probe.take());
+        std::hint::black_box(probe.take(&handle));
         cost
     });
     // At 1 Hz: one sample and four probes (every 250 ms) per second.
