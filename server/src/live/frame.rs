@@ -64,7 +64,9 @@ pub(crate) mod tests {
     pub(crate) fn parse(stream: &str) -> Vec<(Option<String>, Option<String>, String)> {
         let mut events = Vec::new();
         let (mut id, mut name, mut data, mut has_data) = (None, None, String::new(), false);
-        for line in lines(stream) {
+        // Its own line splitting, independent of the encoder's.
+        let normalised = stream.replace("\r\n", "\n").replace('\r', "\n");
+        for line in normalised.split('\n') {
             if line.is_empty() {
                 if has_data {
                     events.push((id.take(), name.take(), std::mem::take(&mut data)));
@@ -128,6 +130,29 @@ pub(crate) mod tests {
         assert_eq!(id.as_deref(), Some("3"));
         assert_eq!(name.as_deref(), Some("evilid: 99event: other"));
         assert_eq!(data, "x\n\nid: 100\nevent: pwned\ndata: y");
+    }
+
+    proptest::proptest! {
+        /// Whatever the name and data hold (line breaks of every kind, NUL, any Unicode),
+        /// a frame parses back as exactly one event with the same id and data, and a name
+        /// that lost only its line-breaking characters.
+        #[test]
+        fn any_name_and_data_stay_one_event(
+            id in proptest::option::of(0u64..u64::MAX),
+            name in proptest::option::of("[a-z\r\n\0:. ]{0,12}"),
+            data in "(\\PC|\r|\n|\r\n|\0|:|data: |id: |event: ){0,40}",
+        ) {
+            let frame = event(id, name.as_deref(), &data);
+            let text = std::str::from_utf8(&frame).unwrap();
+            let parsed = parse(text);
+            proptest::prop_assert_eq!(parsed.len(), 1, "{:?}", text);
+            let (got_id, got_name, got_data) = &parsed[0];
+            proptest::prop_assert_eq!(got_id.clone(), id.map(|i| i.to_string()));
+            let clean_name = name.map(|n| n.replace(['\r', '\n', '\0'], ""));
+            proptest::prop_assert_eq!(got_name.clone(), clean_name);
+            let normalised = data.replace("\r\n", "\n").replace('\r', "\n");
+            proptest::prop_assert_eq!(got_data, &normalised);
+        }
     }
 
     #[test]
