@@ -3,6 +3,7 @@
 //! Only what is cheap is refreshed: CPU and memory totals, the disks' space, the network
 //! counters and this one process (never the whole process table).
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -12,8 +13,14 @@ use sysinfo::{
     RefreshKind, System,
 };
 
+/// Samples averaged for the CPU figures: the kernel counts CPU time in 10 ms ticks, so one
+/// 1 s sample on two cores can only read multiples of 0.5 %.
+const CPU_SAMPLES: usize = 5;
+
 #[derive(Debug)]
 pub struct Sampler {
+    /// The last readings of (host, process) CPU, newest last.
+    cpu: VecDeque<(f32, f32)>,
     system: System,
     disks: Disks,
     networks: Networks,
@@ -41,6 +48,7 @@ impl Sampler {
         );
         let data_dir = std::fs::canonicalize(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
         Self {
+            cpu: VecDeque::with_capacity(CPU_SAMPLES),
             system,
             disks: Disks::new_with_refreshed_list(),
             networks: Networks::new_with_refreshed_list(),
@@ -82,9 +90,22 @@ impl Sampler {
             }
         }
         let (disk_used, disk_total) = self.data_volume();
+        let process = self.system.process(self.pid);
+        if self.cpu.len() == CPU_SAMPLES {
+            self.cpu.pop_front();
+        }
+        self.cpu.push_back((
+            self.system.global_cpu_usage(),
+            process.map_or(0.0, |p| p.cpu_usage() / cores as f32),
+        ));
+        let n = self.cpu.len() as f32;
+        let (host_cpu, process_cpu) = self
+            .cpu
+            .iter()
+            .fold((0.0, 0.0), |(h, p), (dh, dp)| (h + dh / n, p + dp / n));
         let load = System::load_average().one;
         let system = SystemStats {
-            cpu_percent: self.system.global_cpu_usage(),
+            cpu_percent: host_cpu,
             cpu_cores: cores,
             mem_percent: percent(self.system.used_memory(), self.system.total_memory()),
             mem_used_bytes: self.system.used_memory(),
@@ -99,11 +120,10 @@ impl Sampler {
             load_average_1m: (cfg!(unix)).then_some(load),
         };
 
-        let process = self.system.process(self.pid);
         let process = ProcessStats {
             rss_bytes: process.map_or(0, |p| p.memory()),
             virtual_bytes: process.map_or(0, |p| p.virtual_memory()),
-            cpu_percent: process.map_or(0.0, |p| p.cpu_usage() / cores as f32),
+            cpu_percent: process_cpu,
             threads: thread_count(),
             open_fds: open_fds(),
             uptime_seconds: self.started.elapsed().as_secs(),
