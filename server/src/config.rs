@@ -69,7 +69,13 @@ impl Default for Config {
 
 /// Command line of the standalone server; every flag also reads an environment variable.
 #[derive(Debug, clap::Parser)]
-#[command(name = "sightline", version, about, long_about = None)]
+#[command(
+    name = "sightline",
+    version,
+    about,
+    long_about = None,
+    help_template = "{name} {version}\n{about-with-newline}\n{usage-heading} {usage}\n\n{all-args}{after-help}"
+)]
 pub struct Cli {
     /// Address to listen on.
     #[arg(long, env = "LEPTOS_SITE_ADDR", default_value = DEFAULT_ADDR)]
@@ -169,6 +175,18 @@ mod tests {
         assert_eq!(cli.addr, "0.0.0.0:9000".parse().unwrap());
         assert_eq!(config.exclude, ["/health", "/internal"]);
         assert_eq!(config.snapshot_interval, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn help_names_the_server_its_version_and_purpose() {
+        use clap::CommandFactory;
+        let help = Cli::command().render_help().to_string();
+        assert!(
+            help.starts_with(&format!("sightline {}\n", env!("CARGO_PKG_VERSION"))),
+            "{help}"
+        );
+        assert!(help.contains(env!("CARGO_PKG_DESCRIPTION")), "{help}");
+        assert!(help.contains("SIGHTLINE_PATH"), "{help}");
     }
 
     #[test]
