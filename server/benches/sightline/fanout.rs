@@ -40,15 +40,7 @@ pub fn serve_sightline(port: u16) {
             ..sightline::Config::default()
         })
         .unwrap();
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-            .await
-            .unwrap();
-        axum::serve(
-            listener,
-            sightline.router().with_state(()).into_make_service(),
-        )
-        .await
-        .unwrap();
+        super::serve(sightline.router(), port).await;
     });
 }
 
@@ -105,12 +97,7 @@ pub fn serve_axum(port: u16) {
                 }
             }),
         );
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-            .await
-            .unwrap();
-        axum::serve(listener, app.with_state(()).into_make_service())
-            .await
-            .unwrap();
+        super::serve(app, port).await;
     });
 }
 

@@ -110,6 +110,16 @@ impl Drop for Server {
     }
 }
 
+/// Serves `app` on 127.0.0.1:`port`, finalised once as the binary does.
+pub async fn serve(app: axum::Router, port: u16) {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    axum::serve(listener, app.with_state(()).into_make_service())
+        .await
+        .unwrap();
+}
+
 /// A free loopback port.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -33,12 +33,7 @@ pub fn serve(layer: &str, port: u16) {
             ),
             _ => (app, None),
         };
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-            .await
-            .unwrap();
-        axum::serve(listener, app.with_state(()).into_make_service())
-            .await
-            .unwrap();
+        super::serve(app, port).await;
     });
 }
 
