@@ -5,9 +5,11 @@
 
 #![recursion_limit = "256"]
 
+pub mod api;
 pub mod base;
 pub mod components;
 pub mod format;
+pub mod history;
 pub mod hydration;
 pub mod live;
 pub mod pages;

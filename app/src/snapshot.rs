@@ -133,6 +133,24 @@ pub struct StatusDistribution {
     pub by_code: BTreeMap<u16, u64>,
 }
 
+impl StatusDistribution {
+    /// Classes summed from counts by code.
+    pub fn from_codes(by_code: BTreeMap<u16, u64>) -> Self {
+        let mut d = Self::default();
+        for (&code, &n) in &by_code {
+            match code {
+                100..=199 => d.informational += n,
+                200..=299 => d.success += n,
+                300..=399 => d.redirection += n,
+                400..=499 => d.client_error += n,
+                _ => d.server_error += n,
+            }
+        }
+        d.by_code = by_code;
+        d
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ServerInfo {
     pub name: String,

@@ -29,6 +29,12 @@ pub const DEFAULT_SSE_HEARTBEAT_MS: u64 = 15_000;
 pub const DEFAULT_SSE_MAX_CONNECTIONS: u64 = 10_000;
 /// Distinct (method, route) pairs tracked; more share the `(overflow)` bucket.
 pub const DEFAULT_MAX_ROUTES: usize = 200;
+/// The history database.
+pub const DEFAULT_DB_PATH: &str = "sightline.db";
+/// Days of history kept (until changed on the Settings page, which persists).
+pub const DEFAULT_RETENTION_DAYS: u32 = 30;
+/// Requests at least this slow are kept one by one (until changed on the Settings page).
+pub const DEFAULT_SLOW_THRESHOLD_MS: u64 = 500;
 
 /// Settings of an embedded or standalone Sightline.
 #[derive(Clone, Debug)]
@@ -47,6 +53,11 @@ pub struct Config {
     pub max_routes: usize,
     /// Path prefixes the middleware does not record; the dashboard's own path always is.
     pub exclude: Vec<String>,
+    /// The SQLite history database; `None` keeps no history (live view only).
+    pub db_path: Option<PathBuf>,
+    /// Initial settings; values saved from the Settings page take precedence.
+    pub retention_days: u32,
+    pub slow_threshold_ms: u64,
 }
 
 impl Default for Config {
@@ -63,6 +74,9 @@ impl Default for Config {
             sse_max_connections: DEFAULT_SSE_MAX_CONNECTIONS,
             max_routes: DEFAULT_MAX_ROUTES,
             exclude: Vec::new(),
+            db_path: Some(PathBuf::from(DEFAULT_DB_PATH)),
+            retention_days: DEFAULT_RETENTION_DAYS,
+            slow_threshold_ms: DEFAULT_SLOW_THRESHOLD_MS,
         }
     }
 }
@@ -121,6 +135,23 @@ pub struct Cli {
     #[arg(long, env = "SIGHTLINE_EXCLUDE", value_delimiter = ',')]
     pub exclude: Vec<String>,
 
+    /// The SQLite history database (created if missing).
+    #[arg(long, env = "SIGHTLINE_DB_PATH", default_value = DEFAULT_DB_PATH)]
+    pub db_path: PathBuf,
+
+    /// Keep no history: the live view only.
+    #[arg(long, env = "SIGHTLINE_NO_HISTORY")]
+    pub no_history: bool,
+
+    /// Days of history kept, until changed on the Settings page (saved values win).
+    #[arg(long, env = "SIGHTLINE_RETENTION_DAYS", default_value_t = DEFAULT_RETENTION_DAYS, value_parser = clap::value_parser!(u32).range(1..=365))]
+    pub retention_days: u32,
+
+    /// Requests at least this slow (ms) are kept one by one, until changed on the
+    /// Settings page (saved values win).
+    #[arg(long, env = "SIGHTLINE_SLOW_THRESHOLD_MS", default_value_t = DEFAULT_SLOW_THRESHOLD_MS, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    pub slow_threshold_ms: u64,
+
     /// Requests per second the built-in demo API sends itself (0: off).
     #[arg(long, env = "SIGHTLINE_DEMO_RPS", default_value_t = 0)]
     pub demo_rps: u32,
@@ -148,6 +179,9 @@ impl Cli {
                 .filter(|p| !p.is_empty())
                 .cloned()
                 .collect(),
+            db_path: (!self.no_history).then(|| self.db_path.clone()),
+            retention_days: self.retention_days,
+            slow_threshold_ms: self.slow_threshold_ms,
         }
     }
 }

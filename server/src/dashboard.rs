@@ -18,15 +18,24 @@ use tower_http::{
 };
 
 use crate::Config;
+use crate::api::{self, HistoryState};
 use crate::live::sse::{self, LiveState};
 
-pub(crate) fn router(config: &Config, options: LeptosOptions, live: LiveState) -> Router {
+pub(crate) fn router(
+    config: &Config,
+    options: LeptosOptions,
+    live: LiveState,
+    history: HistoryState,
+) -> Router {
     let base = config.path.clone();
+    let backend = sightline_app::api::Backend(std::sync::Arc::new(history.clone()));
     let context = {
         let base = base.clone();
         let hub = live.hub.clone();
+        let backend = backend.clone();
         move || {
             provide_context(base.clone());
+            provide_context(backend.clone());
             // The first paint shows the latest snapshot: no empty "waiting" state.
             if let Some(latest) = hub.latest() {
                 provide_context(InitialSnapshot {
@@ -65,11 +74,31 @@ pub(crate) fn router(config: &Config, options: LeptosOptions, live: LiveState) -
     let favicon = ServeFile::new(config.site_root.join("favicon.svg"));
 
     let slash_redirect = Redirect::permanent(base.as_str());
+    let server_fns = {
+        let backend = backend.clone();
+        let base = base.clone();
+        move |req: axum::extract::Request| {
+            let (backend, base) = (backend.clone(), base.clone());
+            leptos_axum::handle_server_fns_with_context(
+                move || {
+                    provide_context(base.clone());
+                    provide_context(backend.clone());
+                },
+                req,
+            )
+        }
+    };
     let api = Router::new()
         .route(&base.join("/api/sse"), get(sse::stream))
         .route(&base.join("/api/snapshot"), get(sse::snapshot))
         .route(&base.join("/api/{*rest}"), any(api_not_found))
-        .with_state(live);
+        .with_state(live)
+        .merge(api::router(history, &base))
+        // Server functions look themselves up by path: nesting strips the base path.
+        .nest(
+            base.as_str(),
+            Router::new().route("/api/fn/{*name}", any(server_fns)),
+        );
     Router::<LeptosOptions>::new()
         .leptos_routes_with_context(&options, routes, context.clone(), render_shell.clone())
         .nest_service(&base.join("/pkg"), assets)

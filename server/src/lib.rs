@@ -20,24 +20,29 @@
 //! # }
 //! ```
 
+mod api;
 pub mod config;
 mod dashboard;
 pub mod live;
 pub mod metrics;
 pub mod sampler;
+pub mod store;
 mod ticker;
 
 use std::hash::{BuildHasher, Hasher};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 pub use config::Config;
+pub use metrics::details::ErrorMessage;
 pub use metrics::layer::MetricsLayer;
 pub use sightline_app::snapshot::DashboardSnapshot;
 
 use live::hub::Hub;
 use metrics::recorder::Recorder;
+use sightline_app::history::Settings;
 use sightline_app::snapshot::ServerInfo;
+use store::Store;
 
 /// A running Sightline; cheap to clone. The sampling thread stops with the last clone.
 #[derive(Clone, Debug)]
@@ -51,8 +56,32 @@ struct Inner {
     leptos: leptos::config::LeptosOptions,
     recorder: Arc<Recorder>,
     hub: Arc<Hub>,
-    /// Dropping it stops the ticker thread.
-    _stop_ticker: tokio::sync::oneshot::Sender<()>,
+    store: Option<Arc<Store>>,
+    info: ServerInfo,
+    /// Sending (or dropping) it stops the ticker thread, which then writes the window in
+    /// progress to history.
+    stop_ticker: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+    ticker: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl Inner {
+    fn stop(&self) {
+        drop(
+            self.stop_ticker
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take(),
+        );
+        if let Some(thread) = self.ticker.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// Why Sightline could not start.
@@ -62,6 +91,11 @@ pub enum Error {
     NoRuntime,
     #[error("starting the sampling thread: {0}")]
     Thread(#[from] std::io::Error),
+    #[error("opening the history database {path}: {source}")]
+    Store {
+        path: std::path::PathBuf,
+        source: store::StoreError,
+    },
 }
 
 impl Sightline {
@@ -83,25 +117,46 @@ impl Sightline {
             .build();
 
         let recorder = Arc::new(Recorder::new(config.max_routes));
+        let store = match &config.db_path {
+            None => None,
+            Some(path) => {
+                let defaults = Settings {
+                    retention_days: config.retention_days,
+                    slow_threshold_ms: config.slow_threshold_ms,
+                };
+                let store = Store::open(path, defaults, recorder.details).map_err(|source| {
+                    Error::Store {
+                        path: path.clone(),
+                        source,
+                    }
+                })?;
+                Some(Arc::new(store))
+            }
+        };
         let hub = Hub::new(config.sse_max_connections);
         let started = Instant::now();
+        let info = server_info();
         let ticker = ticker::Ticker {
             runtime,
             config: config.clone(),
             recorder: recorder.clone(),
             hub: hub.clone(),
-            info: server_info(),
+            info: info.clone(),
             started,
+            store: store.clone(),
         };
         let (stop_ticker, stop) = tokio::sync::oneshot::channel();
-        ticker.spawn(stop)?;
+        let ticker = ticker.spawn(stop)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
                 leptos,
                 recorder,
                 hub,
-                _stop_ticker: stop_ticker,
+                store,
+                info,
+                stop_ticker: Mutex::new(Some(stop_ticker)),
+                ticker: Mutex::new(Some(ticker)),
             }),
         })
     }
@@ -124,7 +179,23 @@ impl Sightline {
             hub: self.inner.hub.clone(),
             retry_ms: self.inner.config.sse_retry.as_millis() as u64,
         };
-        dashboard::router(&self.inner.config, self.inner.leptos.clone(), live)
+        let history = api::HistoryState {
+            store: self.inner.store.clone(),
+            version: self.inner.info.version.clone(),
+        };
+        dashboard::router(&self.inner.config, self.inner.leptos.clone(), live, history)
+    }
+
+    /// The history database, unless `Config::db_path` is `None`.
+    pub fn store(&self) -> Option<&Arc<Store>> {
+        self.inner.store.as_ref()
+    }
+
+    /// Stops sampling and writes the window in progress to history; blocks until done
+    /// (a few milliseconds). Call it once the server has stopped taking requests; the
+    /// last clone dropped does the same.
+    pub fn shutdown(&self) {
+        self.inner.stop();
     }
 
     /// The snapshot most recently pushed to dashboards.

@@ -62,12 +62,31 @@ async fn main() -> anyhow::Result<()> {
     // Finalised once: served as a plain Router, axum rebuilds the route table for every
     // connection (memory per connection grows with the number of routes).
     let app = app.with_state(()).into_make_service();
-    axum::serve(listener.tap_io(tune_connection), app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("while serving")?;
+    let (stopping, stopped) = tokio::sync::oneshot::channel();
+    let server =
+        axum::serve(listener.tap_io(tune_connection), app).with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            // History first: the window in progress is written before anything else.
+            let _ = tokio::task::spawn_blocking(move || sightline.shutdown()).await;
+            let _ = stopping.send(());
+        });
+    // Open dashboards hold their event streams until they are closed: give requests in
+    // flight a moment, not forever.
+    let drain_deadline = async {
+        match stopped.await {
+            Ok(()) => tokio::time::sleep(DRAIN).await,
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        served = server.into_future() => served.context("while serving")?,
+        () = drain_deadline => tracing::info!("stopping with connections still open"),
+    }
     Ok(())
 }
+
+/// How long a shutdown waits for open connections.
+const DRAIN: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Unacknowledged data for this long means the peer is gone (network cut, laptop lid
 /// closed): the kernel drops the connection, so live-connection counts stay exact.

@@ -15,8 +15,13 @@ use tokio::time::{MissedTickBehavior, interval, interval_at};
 
 use crate::config::Config;
 use crate::live::hub::Hub;
-use crate::metrics::{recorder::Recorder, window::Windows};
+use crate::metrics::recorder::METHODS;
+use crate::metrics::recorder::Recorder;
+use crate::metrics::window::{TenSlot, Windows};
 use crate::sampler::{LagProbe, Sampler};
+use crate::store::Store;
+use crate::store::samples::{SampleAcc, Values, values};
+use crate::store::writer::{WindowBatch, WindowCounts};
 
 /// How often the runtime probe measures scheduling lag.
 const PROBE_EVERY: Duration = Duration::from_millis(250);
@@ -35,6 +40,7 @@ pub struct Ticker {
     pub hub: Arc<Hub>,
     pub info: ServerInfo,
     pub started: Instant,
+    pub store: Option<Arc<Store>>,
 }
 
 impl Ticker {
@@ -50,17 +56,13 @@ impl Ticker {
                     .enable_time()
                     .build()
                     .expect("a current-thread runtime for the ticker");
-                runtime.block_on(async move {
-                    tokio::select! {
-                        () = self.run() => {}
-                        _ = stop => {}
-                    }
-                });
+                runtime.block_on(self.run(stop));
             })
     }
 
-    async fn run(self) {
+    async fn run(self, mut stop: tokio::sync::oneshot::Receiver<()>) {
         let mut windows = Windows::new();
+        let mut history = HistoryFeed::default();
         let mut sampler = Sampler::new(&self.config.data_dir, self.started);
         let mut lag = LagProbe::default();
         let (mut system, mut process, mut runtime) = (
@@ -84,9 +86,14 @@ impl Ticker {
         loop {
             tokio::select! {
                 _ = sample.tick() => {
-                    windows.rotate(now_ms(), &self.recorder.cells());
+                    let now = now_ms();
+                    windows.rotate(now, &self.recorder.cells());
                     (system, process) = sampler.sample();
                     runtime = lag.take(&self.runtime);
+                    if let Some(store) = &self.store {
+                        let sample = values(&system, &process, &runtime);
+                        history.feed(store, &mut windows, now, Some(&sample));
+                    }
                 }
                 _ = snapshot.tick() => {
                     let now = now_ms();
@@ -108,7 +115,83 @@ impl Ticker {
                 }
                 _ = probe.tick() => lag.probe(&self.runtime).await,
                 _ = heartbeat.tick() => self.hub.heartbeat(),
+                _ = &mut stop => break,
             }
         }
+        // Shutting down: the window in progress goes to history too.
+        if let Some(store) = &self.store {
+            let now = now_ms();
+            windows.rotate(now, &self.recorder.cells());
+            history.feed(store, &mut windows, now, None);
+            store.close();
+        }
+    }
+}
+
+/// Turns finished windows and the samples taken during them into history batches.
+#[derive(Default)]
+struct HistoryFeed {
+    /// The window in progress (10 s units) and its samples so far.
+    samples: Option<(u64, SampleAcc)>,
+}
+
+impl HistoryFeed {
+    /// `sample: None` means shutdown: everything in progress is written.
+    fn feed(&mut self, store: &Store, windows: &mut Windows, now: u64, sample: Option<&Values>) {
+        let ten = now / 10_000;
+        let closing = sample.is_none();
+        let mut batches = std::collections::BTreeMap::new();
+        for w in windows.take_finished(now, closing) {
+            batches.insert(
+                w.start_ms,
+                WindowBatch {
+                    start_ms: w.start_ms,
+                    overall: w.overall.map(counts),
+                    routes: w
+                        .routes
+                        .into_iter()
+                        .map(|(cell, slot)| {
+                            (
+                                METHODS[cell.method as usize],
+                                cell.route.clone(),
+                                counts(slot),
+                            )
+                        })
+                        .collect(),
+                    samples: None,
+                },
+            );
+        }
+        if let Some((t, acc)) = self.samples.take_if(|(t, _)| *t < ten || closing) {
+            batches
+                .entry(t * 10_000)
+                .or_insert_with(|| WindowBatch {
+                    start_ms: t * 10_000,
+                    ..WindowBatch::default()
+                })
+                .samples = Some(acc);
+        }
+        if let Some(sample) = sample {
+            self.samples
+                .get_or_insert_with(|| (ten, SampleAcc::default()))
+                .1
+                .add(sample);
+        }
+        for batch in batches.into_values() {
+            store.write(batch);
+        }
+    }
+}
+
+fn counts(slot: TenSlot) -> WindowCounts {
+    WindowCounts {
+        requests: slot.requests,
+        client_errors: slot.client_errors,
+        server_errors: slot.server_errors,
+        bytes: slot.bytes,
+        latency_sum_us: slot.latency_sum_us,
+        latency_max_us: slot.latency_max_us,
+        status: slot.status,
+        histogram: slot.histogram,
     }
 }

@@ -18,10 +18,10 @@ const SUB_BUCKET_HALF: usize = 1 << SUB_BUCKET_HALF_MAGNITUDE;
 const SUB_BUCKET_MASK: u64 = (1 << (SUB_BUCKET_HALF_MAGNITUDE + 1)) - 1;
 const LEADING_ZERO_BASE: u32 = 64 - SUB_BUCKET_HALF_MAGNITUDE - 1;
 /// Buckets needed to reach `MAX_MICROS`.
-const LEN: usize = index_of(MAX_MICROS) + 1;
+pub const LEN: usize = index_of(MAX_MICROS) + 1;
 
 /// Index of the bucket holding `value` (clamped to `MAX_MICROS`).
-const fn index_of(value: u64) -> usize {
+pub const fn index_of(value: u64) -> usize {
     let value = if value > MAX_MICROS {
         MAX_MICROS
     } else {
@@ -33,7 +33,7 @@ const fn index_of(value: u64) -> usize {
 }
 
 /// Lowest value that falls in bucket `index`.
-const fn value_at(index: usize) -> u64 {
+pub const fn value_at(index: usize) -> u64 {
     let bucket = (index >> SUB_BUCKET_HALF_MAGNITUDE) as i64 - 1;
     let sub_bucket = (index & (SUB_BUCKET_HALF - 1)) + SUB_BUCKET_HALF;
     if bucket < 0 {

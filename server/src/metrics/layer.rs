@@ -2,8 +2,11 @@
 //! last byte of its response body, and counts it under its matched route template.
 //!
 //! A request whose response future is dropped (client gone, timeout) is still counted,
-//! with status 499; a body dropped half-way counts with the bytes sent so far.
+//! with status 499; a body dropped half-way counts with the bytes sent so far. A handler
+//! that panics counts as a 500 with the panic's message, and the panic carries on as if
+//! the layer were not there.
 
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
@@ -11,12 +14,13 @@ use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::MatchedPath;
-use http::{Request, Response};
+use http::{Request, Response, uri::PathAndQuery};
 use http_body::{Body as _, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
-use super::recorder::{Recorder, RouteCell, STATUS_CLIENT_CLOSED, method_index};
+use super::details::{Detail, Details, ErrorMessage};
+use super::recorder::{METHODS, Recorder, RouteCell, STATUS_CLIENT_CLOSED, method_index};
 
 /// Records request metrics into a [`Recorder`]. Get one from `Sightline::layer`.
 #[derive(Clone, Debug)]
@@ -86,15 +90,16 @@ where
                 .extensions()
                 .get::<MatchedPath>()
                 .map(MatchedPath::as_str);
+            let recorder = &self.layer.shared.recorder;
             InFlight {
-                cell: self
-                    .layer
-                    .shared
-                    .recorder
-                    .cell(method_index(req.method()), route),
+                cell: recorder.cell(method_index(req.method()), route),
+                details: recorder.details,
+                // A reference count on the request's buffer, kept for the error log.
+                path: req.uri().path_and_query().cloned(),
                 start: Instant::now(),
                 status: STATUS_CLIENT_CLOSED,
                 bytes: 0,
+                message: None,
             }
         });
         ResponseFuture {
@@ -108,16 +113,47 @@ where
 /// status is 499 (the client went away first).
 struct InFlight {
     cell: &'static RouteCell,
+    details: &'static Details,
+    path: Option<PathAndQuery>,
     start: Instant,
     status: u16,
     bytes: u64,
+    message: Option<String>,
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
         let latency = self.start.elapsed().as_micros() as u64;
         self.cell.record(self.status, latency, self.bytes);
+        if self.details.wants(self.status, latency) {
+            self.keep_details(latency);
+        }
     }
+}
+
+impl InFlight {
+    #[cold]
+    fn keep_details(&mut self, latency_us: u64) {
+        self.details.push(Detail {
+            time_ms: crate::ticker::now_ms(),
+            method: METHODS[self.cell.method as usize],
+            route: self.cell.route.clone(),
+            path: self.path.as_ref().map_or("", PathAndQuery::path).to_owned(),
+            status: self.status,
+            latency_us,
+            bytes: self.bytes,
+            message: self.message.take(),
+        });
+    }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    let text = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)");
+    format!("panic: {text}")
 }
 
 pin_project! {
@@ -136,11 +172,26 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let result = ready!(this.inner.poll(cx));
+        let inner = this.inner;
+        let result = match catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(poll) => ready!(poll),
+            Err(payload) => {
+                if let Some(mut in_flight) = this.in_flight.take() {
+                    in_flight.status = 500;
+                    in_flight.message = Some(panic_message(&*payload));
+                }
+                resume_unwind(payload)
+            }
+        };
         let mut in_flight = this.in_flight.take();
         if let Some(in_flight) = in_flight.as_mut() {
             in_flight.status = match &result {
-                Ok(response) => response.status().as_u16(),
+                Ok(response) => {
+                    if let Some(ErrorMessage(message)) = response.extensions().get() {
+                        in_flight.message = Some(message.clone());
+                    }
+                    response.status().as_u16()
+                }
                 Err(_) => 500,
             };
         }

@@ -1,5 +1,6 @@
 //! Request metrics: request -> layer -> recorder -> window.
 
+pub mod details;
 pub mod histogram;
 pub mod layer;
 pub mod recorder;

@@ -18,6 +18,7 @@ use arc_swap::ArcSwap;
 use foldhash::fast::FixedState;
 use http::Method;
 
+use super::details::Details;
 use super::histogram::AtomicHistogram;
 
 pub const UNMATCHED: &str = "(unmatched)";
@@ -174,6 +175,9 @@ pub struct Recorder {
     overflow: Arc<RouteSlots>,
     /// Every cell ever created, in creation order, for the drain.
     all: ArcSwap<Vec<&'static RouteCell>>,
+    /// Error and slow requests kept one by one (leaked like the cells: the layer's
+    /// per-request path holds a plain reference, no reference count).
+    pub details: &'static Details,
 }
 
 impl Recorder {
@@ -186,6 +190,7 @@ impl Recorder {
             unmatched: RouteSlots::new(UNMATCHED, false),
             overflow: RouteSlots::new(OVERFLOW, false),
             all: ArcSwap::from_pointee(Vec::new()),
+            details: Box::leak(Box::default()),
         }
     }
 

@@ -176,6 +176,8 @@ pub struct Windows {
     total_client_errors: u64,
     total_server_errors: u64,
     status: BTreeMap<u16, u64>,
+    /// Windows before this one (10 s units) were handed to history.
+    taken_before: Option<u64>,
 }
 
 impl Default for Windows {
@@ -193,6 +195,7 @@ impl Windows {
             total_client_errors: 0,
             total_server_errors: 0,
             status: BTreeMap::new(),
+            taken_before: None,
         }
     }
 
@@ -306,20 +309,55 @@ impl Windows {
     }
 
     fn status_distribution(&self) -> StatusDistribution {
-        let mut d = StatusDistribution {
-            by_code: self.status.clone(),
-            ..StatusDistribution::default()
-        };
-        for (&code, &n) in &self.status {
-            match code {
-                100..=199 => d.informational += n,
-                200..=299 => d.success += n,
-                300..=399 => d.redirection += n,
-                400..=499 => d.client_error += n,
-                _ => d.server_error += n,
+        StatusDistribution::from_codes(self.status.clone())
+    }
+
+    /// The 10 s windows that ended before `now_ms`'s window and were not taken yet (with
+    /// `include_current`, the one in progress too: at shutdown).
+    pub fn take_finished(&mut self, now_ms: u64, include_current: bool) -> Vec<FinishedWindow> {
+        let current = now_ms / 10_000;
+        let end = current + u64::from(include_current);
+        let from = self.taken_before.unwrap_or(0);
+        if end <= from {
+            return Vec::new();
+        }
+        self.taken_before = Some(end);
+        let mut finished: BTreeMap<u64, FinishedWindow> = BTreeMap::new();
+        let wanted = |slot: &TenSlot| slot.ten >= from && slot.ten < end && slot.requests > 0;
+        for slot in self.overall.tens.iter().flatten().filter(|s| wanted(s)) {
+            finished
+                .entry(slot.ten)
+                .or_insert_with(|| FinishedWindow::new(slot.ten))
+                .overall = Some(slot.clone());
+        }
+        for route in &self.routes {
+            for slot in route.series.tens.iter().flatten().filter(|s| wanted(s)) {
+                finished
+                    .entry(slot.ten)
+                    .or_insert_with(|| FinishedWindow::new(slot.ten))
+                    .routes
+                    .push((route.cell, slot.clone()));
             }
         }
-        d
+        finished.into_values().collect()
+    }
+}
+
+/// A 10 s window handed to history.
+#[derive(Debug)]
+pub struct FinishedWindow {
+    pub start_ms: u64,
+    pub overall: Option<TenSlot>,
+    pub routes: Vec<(&'static RouteCell, TenSlot)>,
+}
+
+impl FinishedWindow {
+    fn new(ten: u64) -> Self {
+        Self {
+            start_ms: ten * 10_000,
+            overall: None,
+            routes: Vec::new(),
+        }
     }
 }
 

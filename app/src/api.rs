@@ -1,0 +1,105 @@
+//! Server functions behind the history pages. They run the same queries as the REST API:
+//! the server provides a [`Backend`] in context, and both call it.
+//!
+//! Their URLs are `{path}/api/fn/...`: the browser prefixes the base path at start-up
+//! (see `crate::hydrate_base`).
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+
+use crate::history::{
+    EndpointsPage, EndpointsParams, ErrorDistribution, ErrorsParams, OverviewHistory, RangeParams,
+    RecordsPage, SampleGroup, SamplesHistory, SettingsInfo, SettingsUpdate, SlowParams,
+    TopEndpoints, TopParams,
+};
+
+#[cfg(feature = "ssr")]
+pub use backend::{Answer, Backend, HistoryBackend};
+
+#[cfg(feature = "ssr")]
+mod backend {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::Arc;
+
+    use crate::history::*;
+
+    pub type Answer<T> = Pin<Box<dyn Future<Output = Result<T, HistoryError>> + Send>>;
+
+    /// What the server implements; parameters arrive unparsed and are checked there.
+    pub trait HistoryBackend: Send + Sync + 'static {
+        fn overview(&self, p: RangeParams) -> Answer<OverviewHistory>;
+        fn samples(&self, group: SampleGroup, p: RangeParams) -> Answer<SamplesHistory>;
+        fn endpoints(&self, p: EndpointsParams) -> Answer<EndpointsPage>;
+        fn top(&self, p: TopParams) -> Answer<TopEndpoints>;
+        fn slow(&self, p: SlowParams) -> Answer<RecordsPage>;
+        fn errors(&self, p: ErrorsParams) -> Answer<RecordsPage>;
+        fn error_distribution(&self, p: RangeParams) -> Answer<ErrorDistribution>;
+        fn settings(&self) -> Answer<SettingsInfo>;
+        fn save_settings(&self, update: SettingsUpdate) -> Answer<SettingsInfo>;
+    }
+
+    /// The backend, as provided in context.
+    #[derive(Clone)]
+    pub struct Backend(pub Arc<dyn HistoryBackend>);
+}
+
+#[cfg(feature = "ssr")]
+fn backend() -> Result<Backend, ServerFnError> {
+    use_context::<Backend>().ok_or_else(|| ServerFnError::new("history is not configured"))
+}
+
+#[cfg(feature = "ssr")]
+fn answer<T>(result: Result<T, crate::history::HistoryError>) -> Result<T, ServerFnError> {
+    result.map_err(|e| ServerFnError::new(e.to_string()))
+}
+
+#[server(prefix = "/api/fn", endpoint = "overview", input = Json)]
+pub async fn fetch_overview(params: RangeParams) -> Result<OverviewHistory, ServerFnError> {
+    answer(backend()?.0.overview(params).await)
+}
+
+#[server(prefix = "/api/fn", endpoint = "samples", input = Json)]
+pub async fn fetch_samples(
+    group: SampleGroup,
+    params: RangeParams,
+) -> Result<SamplesHistory, ServerFnError> {
+    answer(backend()?.0.samples(group, params).await)
+}
+
+#[server(prefix = "/api/fn", endpoint = "endpoints", input = Json)]
+pub async fn fetch_endpoints(params: EndpointsParams) -> Result<EndpointsPage, ServerFnError> {
+    answer(backend()?.0.endpoints(params).await)
+}
+
+#[server(prefix = "/api/fn", endpoint = "top", input = Json)]
+pub async fn fetch_top(params: TopParams) -> Result<TopEndpoints, ServerFnError> {
+    answer(backend()?.0.top(params).await)
+}
+
+#[server(prefix = "/api/fn", endpoint = "slow", input = Json)]
+pub async fn fetch_slow(params: SlowParams) -> Result<RecordsPage, ServerFnError> {
+    answer(backend()?.0.slow(params).await)
+}
+
+#[server(prefix = "/api/fn", endpoint = "errors", input = Json)]
+pub async fn fetch_errors(params: ErrorsParams) -> Result<RecordsPage, ServerFnError> {
+    answer(backend()?.0.errors(params).await)
+}
+
+#[server(prefix = "/api/fn", endpoint = "error_distribution", input = Json)]
+pub async fn fetch_error_distribution(
+    params: RangeParams,
+) -> Result<ErrorDistribution, ServerFnError> {
+    answer(backend()?.0.error_distribution(params).await)
+}
+
+#[server(prefix = "/api/fn", endpoint = "settings", input = Json)]
+pub async fn fetch_settings() -> Result<SettingsInfo, ServerFnError> {
+    answer(backend()?.0.settings().await)
+}
+
+#[server(prefix = "/api/fn", endpoint = "save_settings", input = Json)]
+pub async fn save_settings(update: SettingsUpdate) -> Result<SettingsInfo, ServerFnError> {
+    answer(backend()?.0.save_settings(update).await)
+}

@@ -1,0 +1,128 @@
+//! The database layout and its migrations, applied in order on open (`PRAGMA user_version`
+//! counts the ones applied).
+
+use rusqlite::Connection;
+
+use super::samples::FIELDS;
+
+/// Each entry moves the schema one version forward; never edit one that has shipped.
+const MIGRATIONS: &[&str] = &[
+    // 1: windows per route and tier, samples per tier, stored requests, settings.
+    "
+    CREATE TABLE routes (
+        id INTEGER PRIMARY KEY,
+        method TEXT NOT NULL,
+        route TEXT NOT NULL,
+        UNIQUE (method, route)
+    );
+    -- route_id 0 holds all routes together.
+    CREATE TABLE windows (
+        tier INTEGER NOT NULL,
+        start_ms INTEGER NOT NULL,
+        route_id INTEGER NOT NULL,
+        requests INTEGER NOT NULL,
+        client_errors INTEGER NOT NULL,
+        server_errors INTEGER NOT NULL,
+        bytes INTEGER NOT NULL,
+        latency_sum_us INTEGER NOT NULL,
+        latency_max_us INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        histogram BLOB NOT NULL,
+        PRIMARY KEY (tier, route_id, start_ms)
+    ) WITHOUT ROWID;
+    CREATE TABLE samples (
+        tier INTEGER NOT NULL,
+        start_ms INTEGER NOT NULL,
+        n INTEGER NOT NULL,
+        sys_cpu_percent REAL NOT NULL,
+        sys_mem_used_bytes REAL NOT NULL,
+        sys_mem_total_bytes REAL NOT NULL,
+        sys_disk_used_bytes REAL NOT NULL,
+        sys_disk_total_bytes REAL NOT NULL,
+        sys_net_rx_bytes_per_sec REAL NOT NULL,
+        sys_net_tx_bytes_per_sec REAL NOT NULL,
+        sys_load_average_1m REAL NOT NULL,
+        proc_rss_bytes REAL NOT NULL,
+        proc_cpu_percent REAL NOT NULL,
+        proc_threads REAL NOT NULL,
+        proc_open_fds REAL NOT NULL,
+        rt_workers REAL NOT NULL,
+        rt_alive_tasks REAL NOT NULL,
+        rt_global_queue_depth REAL NOT NULL,
+        rt_scheduling_lag_avg_ms REAL NOT NULL,
+        rt_scheduling_lag_max_ms REAL NOT NULL,
+        PRIMARY KEY (tier, start_ms)
+    ) WITHOUT ROWID;
+    -- Error responses and slow requests, one row each.
+    CREATE TABLE requests (
+        id INTEGER PRIMARY KEY,
+        time_ms INTEGER NOT NULL,
+        method TEXT NOT NULL,
+        route TEXT NOT NULL,
+        path TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        latency_us INTEGER NOT NULL,
+        bytes INTEGER NOT NULL,
+        message TEXT
+    );
+    CREATE INDEX requests_time ON requests (time_ms);
+    CREATE INDEX requests_latency ON requests (latency_us);
+    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    -- Per tier: rows starting before this were pruned.
+    CREATE TABLE horizons (tier INTEGER PRIMARY KEY, pruned_before_ms INTEGER NOT NULL);
+    ",
+];
+
+pub fn version() -> u32 {
+    MIGRATIONS.len() as u32
+}
+
+/// Brings the schema up to date in one transaction.
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let current: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current as usize >= MIGRATIONS.len() {
+        return Ok(());
+    }
+    let tx = conn.transaction()?;
+    for sql in &MIGRATIONS[current as usize..] {
+        tx.execute_batch(sql)?;
+    }
+    tx.pragma_update(None, "user_version", version())?;
+    tx.commit()
+}
+
+/// `sys_cpu_percent, sys_mem_used_bytes, ...` in [`FIELDS`] order.
+pub fn sample_columns() -> String {
+    FIELDS
+        .iter()
+        .map(|f| f.column)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_apply_once_and_sample_columns_match_the_fields() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        migrate(&mut conn).unwrap();
+        let v: u32 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, version());
+        let mut stmt = conn
+            .prepare("SELECT name FROM pragma_table_info('samples')")
+            .unwrap();
+        let columns: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let fields: Vec<&str> = FIELDS.iter().map(|f| f.column).collect();
+        assert_eq!(columns[..3], ["tier", "start_ms", "n"]);
+        assert_eq!(columns[3..], fields[..]);
+    }
+}

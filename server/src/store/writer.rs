@@ -1,0 +1,378 @@
+//! The one thread that writes history. It owns the write connection; the ticker and the
+//! layer only hand it data through channels, so a slow disk, a locked database or a full
+//! disk never stalls a request or the live view. Failed writes stay queued (bounded) and
+//! are retried every second.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use super::codec::{encode_histogram, encode_status, merge_histogram, merge_status};
+use super::samples::{FIELDS, SampleAcc};
+use super::schema::sample_columns;
+use super::tiers::{SIZES, bucket, horizons_at};
+use super::{Shared, StoreError};
+use crate::metrics::details::{Detail, QUEUE};
+use crate::metrics::histogram::new_histogram;
+
+/// Windows kept for retry while the database refuses writes: one hour of them.
+const MAX_PENDING_WINDOWS: usize = 360;
+const MAINTENANCE_EVERY: Duration = Duration::from_secs(60);
+
+/// One route's (or all routes') counts over one window or a merge of them.
+#[derive(Clone, Debug)]
+pub struct WindowCounts {
+    pub requests: u64,
+    pub client_errors: u64,
+    pub server_errors: u64,
+    pub bytes: u64,
+    pub latency_sum_us: u64,
+    pub latency_max_us: u64,
+    pub status: BTreeMap<u16, u64>,
+    pub histogram: Histogram<u64>,
+}
+
+impl Default for WindowCounts {
+    fn default() -> Self {
+        Self {
+            requests: 0,
+            client_errors: 0,
+            server_errors: 0,
+            bytes: 0,
+            latency_sum_us: 0,
+            latency_max_us: 0,
+            status: BTreeMap::new(),
+            histogram: new_histogram(),
+        }
+    }
+}
+
+impl WindowCounts {
+    pub fn merge(&mut self, other: &WindowCounts) {
+        self.requests += other.requests;
+        self.client_errors += other.client_errors;
+        self.server_errors += other.server_errors;
+        self.bytes += other.bytes;
+        self.latency_sum_us += other.latency_sum_us;
+        self.latency_max_us = self.latency_max_us.max(other.latency_max_us);
+        for (code, n) in &other.status {
+            *self.status.entry(*code).or_default() += n;
+        }
+        self.histogram.add(&other.histogram).expect("same layout");
+    }
+}
+
+/// Everything one 10 s window produced.
+#[derive(Clone, Debug, Default)]
+pub struct WindowBatch {
+    pub start_ms: u64,
+    /// All routes together.
+    pub overall: Option<WindowCounts>,
+    pub routes: Vec<(&'static str, Arc<str>, WindowCounts)>,
+    pub samples: Option<SampleAcc>,
+}
+
+pub enum Message {
+    Window(Box<WindowBatch>),
+    /// Write what is queued, then answer.
+    Flush(std::sync::mpsc::Sender<()>),
+    /// Write what is queued and end the thread.
+    Stop,
+}
+
+pub struct Writer {
+    pub conn: Connection,
+    pub shared: Arc<Shared>,
+    pub messages: Receiver<Message>,
+    pub details: Option<Receiver<Detail>>,
+    pub route_ids: HashMap<(&'static str, Arc<str>), i64>,
+}
+
+impl Writer {
+    pub fn run(mut self) {
+        let mut windows: VecDeque<WindowBatch> = VecDeque::new();
+        let mut details: Vec<Detail> = Vec::new();
+        let mut failures = 0u64;
+        let mut last_maintenance: Option<Instant> = None;
+        loop {
+            let mut stop = false;
+            let mut flushed = Vec::new();
+            let mut received = Vec::new();
+            match self.messages.recv_timeout(Duration::from_secs(1)) {
+                Ok(message) => received.push(message),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => stop = true,
+            }
+            received.extend(self.messages.try_iter());
+            for message in received {
+                match message {
+                    Message::Window(batch) => windows.push_back(*batch),
+                    Message::Flush(done) => flushed.push(done),
+                    Message::Stop => stop = true,
+                }
+            }
+            if let Some(rx) = &self.details {
+                let room = (QUEUE * 4).saturating_sub(details.len());
+                details.extend(rx.try_iter().take(room));
+            }
+            if !windows.is_empty() || !details.is_empty() {
+                match self.write(&windows, &details) {
+                    Ok(()) => {
+                        if failures > 0 {
+                            tracing::info!(failures, "history writes resumed");
+                        }
+                        failures = 0;
+                        windows.clear();
+                        details.clear();
+                        self.shared.set_write_error(None);
+                    }
+                    Err(e) => {
+                        // Ids cached during the rolled-back transaction may not exist.
+                        self.route_ids.clear();
+                        while windows.len() > MAX_PENDING_WINDOWS {
+                            windows.pop_front();
+                            self.shared.note_lost_window();
+                        }
+                        failures += 1;
+                        if failures == 1 || failures.is_multiple_of(60) {
+                            tracing::warn!(error = %e, failures, queued = windows.len(), "history write failed; retrying");
+                        }
+                        self.shared.set_write_error(Some(e.to_string()));
+                    }
+                }
+            }
+            if last_maintenance.is_none_or(|t| t.elapsed() >= MAINTENANCE_EVERY) {
+                match self.maintain(crate::ticker::now_ms()) {
+                    Ok(()) => last_maintenance = Some(Instant::now()),
+                    Err(e) => tracing::warn!(error = %e, "history pruning failed; retrying"),
+                }
+            }
+            for done in flushed {
+                let _ = done.send(());
+            }
+            if stop {
+                return;
+            }
+        }
+    }
+
+    fn write(
+        &mut self,
+        windows: &VecDeque<WindowBatch>,
+        details: &[Detail],
+    ) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        for batch in windows {
+            write_window(&tx, &mut self.route_ids, batch)?;
+        }
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO requests (time_ms, method, route, path, status, latency_us, bytes, message)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
+            for d in details {
+                insert.execute(params![
+                    d.time_ms as i64,
+                    d.method,
+                    &*d.route,
+                    d.path,
+                    d.status,
+                    d.latency_us as i64,
+                    d.bytes as i64,
+                    d.message,
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Deletes what aged out of each tier and records the new horizons.
+    fn maintain(&mut self, now_ms: u64) -> Result<(), StoreError> {
+        let retention_ms =
+            u64::from(self.shared.settings().retention_days) * sightline_app::history::DAY_MS;
+        prune(&mut self.conn, now_ms, retention_ms)
+    }
+}
+
+pub fn prune(conn: &mut Connection, now_ms: u64, retention_ms: u64) -> Result<(), StoreError> {
+    let horizons = horizons_at(now_ms, retention_ms);
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    for (tier, horizon) in horizons.iter().enumerate() {
+        tx.execute(
+            "DELETE FROM windows WHERE tier = ?1 AND start_ms < ?2",
+            params![tier as i64, *horizon as i64],
+        )?;
+        tx.execute(
+            "DELETE FROM samples WHERE tier = ?1 AND start_ms < ?2",
+            params![tier as i64, *horizon as i64],
+        )?;
+        tx.execute(
+            "INSERT INTO horizons (tier, pruned_before_ms) VALUES (?1, ?2)
+             ON CONFLICT (tier) DO UPDATE SET pruned_before_ms = max(pruned_before_ms, excluded.pruned_before_ms)",
+            params![tier as i64, *horizon as i64],
+        )?;
+    }
+    tx.execute(
+        "DELETE FROM requests WHERE time_ms < ?1",
+        params![now_ms.saturating_sub(retention_ms) as i64],
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+fn route_id(
+    tx: &Transaction<'_>,
+    cache: &mut HashMap<(&'static str, Arc<str>), i64>,
+    method: &'static str,
+    route: &Arc<str>,
+) -> Result<i64, StoreError> {
+    if let Some(id) = cache.get(&(method, route.clone())) {
+        return Ok(*id);
+    }
+    tx.execute(
+        "INSERT INTO routes (method, route) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+        params![method, &**route],
+    )?;
+    let id: i64 = tx.query_row(
+        "SELECT id FROM routes WHERE method = ?1 AND route = ?2",
+        params![method, &**route],
+        |r| r.get(0),
+    )?;
+    cache.insert((method, route.clone()), id);
+    Ok(id)
+}
+
+/// Writes one window into all tiers, merging into rows already there (the minute and
+/// hour in progress, or the same window written before a restart).
+pub fn write_window(
+    tx: &Transaction<'_>,
+    route_ids: &mut HashMap<(&'static str, Arc<str>), i64>,
+    batch: &WindowBatch,
+) -> Result<(), StoreError> {
+    let mut rows: Vec<(i64, &WindowCounts)> = Vec::with_capacity(batch.routes.len() + 1);
+    if let Some(overall) = &batch.overall {
+        rows.push((0, overall));
+    }
+    for (method, route, counts) in &batch.routes {
+        // Cached ids may predate a rollback; a failed lookup is retried with the batch.
+        rows.push((route_id(tx, route_ids, method, route)?, counts));
+    }
+    let mut select = tx.prepare_cached(
+        "SELECT requests, client_errors, server_errors, bytes, latency_sum_us, latency_max_us, status, histogram
+         FROM windows WHERE tier = ?1 AND route_id = ?2 AND start_ms = ?3",
+    )?;
+    let mut upsert = tx.prepare_cached(
+        "INSERT OR REPLACE INTO windows
+         (tier, start_ms, route_id, requests, client_errors, server_errors, bytes, latency_sum_us, latency_max_us, status, histogram)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?;
+    for tier in 0..SIZES.len() {
+        let start = bucket(tier, batch.start_ms) as i64;
+        for (id, counts) in &rows {
+            let existing = select
+                .query_row(params![tier as i64, id, start], |r| {
+                    Ok((
+                        [
+                            r.get::<_, i64>(0)?,
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            r.get(4)?,
+                            r.get(5)?,
+                        ],
+                        r.get::<_, String>(6)?,
+                        r.get::<_, Vec<u8>>(7)?,
+                    ))
+                })
+                .optional()?;
+            let merged;
+            let row = match existing {
+                None => *counts,
+                Some((n, status, histogram)) => {
+                    let mut m = WindowCounts {
+                        requests: n[0] as u64,
+                        client_errors: n[1] as u64,
+                        server_errors: n[2] as u64,
+                        bytes: n[3] as u64,
+                        latency_sum_us: n[4] as u64,
+                        latency_max_us: n[5] as u64,
+                        ..WindowCounts::default()
+                    };
+                    merge_status(&mut m.status, &status)?;
+                    merge_histogram(&mut m.histogram, &histogram)?;
+                    m.merge(counts);
+                    merged = m;
+                    &merged
+                }
+            };
+            upsert.execute(params![
+                tier as i64,
+                start,
+                id,
+                row.requests as i64,
+                row.client_errors as i64,
+                row.server_errors as i64,
+                row.bytes as i64,
+                row.latency_sum_us as i64,
+                row.latency_max_us as i64,
+                encode_status(&row.status),
+                encode_histogram(&row.histogram),
+            ])?;
+        }
+    }
+    if let Some(samples) = &batch.samples {
+        write_samples(tx, batch.start_ms, samples)?;
+    }
+    Ok(())
+}
+
+fn write_samples(
+    tx: &Transaction<'_>,
+    start_ms: u64,
+    samples: &SampleAcc,
+) -> Result<(), StoreError> {
+    let columns = sample_columns();
+    let placeholders = (0..FIELDS.len() + 3)
+        .map(|i| format!("?{}", i + 1))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut select = tx.prepare_cached(&format!(
+        "SELECT n, {columns} FROM samples WHERE tier = ?1 AND start_ms = ?2"
+    ))?;
+    let mut upsert = tx.prepare_cached(&format!(
+        "INSERT OR REPLACE INTO samples (tier, start_ms, n, {columns}) VALUES ({placeholders})"
+    ))?;
+    for tier in 0..SIZES.len() {
+        let start = bucket(tier, start_ms) as i64;
+        let mut row = select
+            .query_row(params![tier as i64, start], |r| {
+                let mut acc = SampleAcc {
+                    n: r.get::<_, i64>(0)? as u64,
+                    ..SampleAcc::default()
+                };
+                for (i, slot) in acc.acc.iter_mut().enumerate() {
+                    *slot = r.get::<_, Option<f64>>(i + 1)?.unwrap_or(0.0);
+                }
+                Ok(acc)
+            })
+            .optional()?
+            .unwrap_or_default();
+        row.merge(samples);
+        let mut values: Vec<rusqlite::types::Value> =
+            vec![(tier as i64).into(), start.into(), (row.n as i64).into()];
+        values.extend(
+            row.acc
+                .iter()
+                .map(|v| rusqlite::types::Value::Real(if v.is_finite() { *v } else { 0.0 })),
+        );
+        upsert.execute(rusqlite::params_from_iter(values))?;
+    }
+    Ok(())
+}
