@@ -78,9 +78,72 @@ pub fn duration(seconds: u64) -> String {
     }
 }
 
+/// Year, month, day, hour, minute, second of `ms` since the epoch, shifted by
+/// `offset_minutes` (local time = UTC + offset).
+pub fn civil(ms: u64, offset_minutes: i32) -> (i64, u32, u32, u32, u32, u32) {
+    let secs = (ms / 1_000) as i64 + i64::from(offset_minutes) * 60;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Days since 1970-01-01 to a proleptic Gregorian date.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (
+        year,
+        month,
+        day,
+        (rem / 3_600) as u32,
+        (rem / 60 % 60) as u32,
+        (rem % 60) as u32,
+    )
+}
+
+/// `14:05`.
+pub fn clock(ms: u64, offset_minutes: i32) -> String {
+    let (_, _, _, h, m, _) = civil(ms, offset_minutes);
+    format!("{h:02}:{m:02}")
+}
+
+/// `11-22 14:05`: for axes spanning days.
+pub fn day_clock(ms: u64, offset_minutes: i32) -> String {
+    let (_, mo, d, h, m, _) = civil(ms, offset_minutes);
+    format!("{mo:02}-{d:02} {h:02}:{m:02}")
+}
+
+/// `2026-11-22 14:05:09`.
+pub fn date_time(ms: u64, offset_minutes: i32) -> String {
+    let (y, mo, d, h, m, s) = civil(ms, offset_minutes);
+    format!("{y}-{mo:02}-{d:02} {h:02}:{m:02}:{s:02}")
+}
+
+/// `2026-11-22T14:05`: the value of an `<input type="datetime-local">`.
+pub fn datetime_local(ms: u64, offset_minutes: i32) -> String {
+    let (y, mo, d, h, m, _) = civil(ms, offset_minutes);
+    format!("{y}-{mo:02}-{d:02}T{h:02}:{m:02}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn civil_times() {
+        // 2026-11-22 11:28:24 UTC
+        let t = 1_795_346_904_000;
+        assert_eq!(date_time(t, 0), "2026-11-22 11:28:24");
+        assert_eq!(date_time(t, 60), "2026-11-22 12:28:24");
+        assert_eq!(date_time(t, -12 * 60), "2026-11-21 23:28:24");
+        assert_eq!(clock(t, 0), "11:28");
+        assert_eq!(day_clock(t, 0), "11-22 11:28");
+        assert_eq!(datetime_local(t, 0), "2026-11-22T11:28");
+        assert_eq!(date_time(951_782_400_000, 0), "2000-02-29 00:00:00");
+        assert_eq!(date_time(0, 0), "1970-01-01 00:00:00");
+    }
 
     #[test]
     fn formats() {

@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod base;
+pub mod clock;
 pub mod components;
 pub mod format;
 pub mod history;
@@ -19,7 +20,7 @@ pub mod theme;
 use leptos::prelude::*;
 use leptos_meta::{Link, Meta, MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    StaticSegment,
+    SsrMode, StaticSegment,
     components::{Route, Router, Routes},
 };
 
@@ -64,6 +65,12 @@ pub fn App() -> impl IntoView {
     let base = BasePath::current();
     provide_context(base.clone());
     live::provide_live(&base);
+    clock::provide_local_offset();
+    // Server functions live below the base path too.
+    #[cfg(feature = "hydrate")]
+    if leptos::server_fn::client::get_server_url().is_empty() {
+        let _ = leptos::server_fn::client::try_set_server_url(base.as_str().to_owned().leak());
+    }
 
     // Effects run only in the browser, so this marks the moment hydration finished.
     let hydrated = RwSignal::new(false);
@@ -79,12 +86,12 @@ pub fn App() -> impl IntoView {
                 <Layout>
                     <Routes fallback=NotFoundPage>
                         <Route path=StaticSegment("") view=DashboardPage/>
-                        <Route path=StaticSegment("system") view=SystemPage/>
-                        <Route path=StaticSegment("endpoints") view=EndpointsPage/>
-                        <Route path=StaticSegment("app-metrics") view=AppMetricsPage/>
-                        <Route path=StaticSegment("errors") view=ErrorsPage/>
+                        <Route path=StaticSegment("system") view=SystemPage ssr=SsrMode::Async/>
+                        <Route path=StaticSegment("endpoints") view=EndpointsPage ssr=SsrMode::Async/>
+                        <Route path=StaticSegment("app-metrics") view=AppMetricsPage ssr=SsrMode::Async/>
+                        <Route path=StaticSegment("errors") view=ErrorsPage ssr=SsrMode::Async/>
                         <Route path=StaticSegment("events") view=EventsPage/>
-                        <Route path=StaticSegment("settings") view=SettingsPage/>
+                        <Route path=StaticSegment("settings") view=SettingsPage ssr=SsrMode::Async/>
                     </Routes>
                 </Layout>
             </div>

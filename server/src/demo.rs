@@ -6,10 +6,11 @@
 use std::time::Duration;
 
 use axum::{
-    Json, Router,
+    Extension, Json, Router,
     body::Body,
     extract::Path,
     http::{Request, StatusCode},
+    response::{IntoResponse, Response},
     routing::{get, post},
 };
 use http_body_util::BodyExt;
@@ -57,14 +58,18 @@ async fn slow_report() -> Json<Value> {
     Json(json!({ "report": "done" }))
 }
 
-async fn checkout() -> Result<Json<Value>, (StatusCode, Json<Value>)> {
+async fn checkout() -> Response {
     if fastrand(10) == 0 {
-        return Err((
+        let message = "payment provider timed out";
+        // The extension puts the message in Sightline's error log.
+        return (
             StatusCode::INTERNAL_SERVER_ERROR,
-            Json(json!({ "error": "payment provider timed out" })),
-        ));
+            Extension(sightline::ErrorMessage::new(message)),
+            Json(json!({ "error": message })),
+        )
+            .into_response();
     }
-    Ok(Json(json!({ "status": "paid" })))
+    Json(json!({ "status": "paid" })).into_response()
 }
 
 /// A cheap, non-cryptographic random number below `n`.

@@ -1,15 +1,134 @@
-//! Settings: Retention, the slow-request threshold, data export and version information.
+//! Settings: retention and slow threshold (validated, saved), export, version.
 
 use leptos::prelude::*;
 
-use crate::components::page::{PageHeader, Planned};
+use crate::BasePath;
+use crate::api::{fetch_settings, save_settings};
+use crate::components::loaded::loaded;
+use crate::components::page::PageHeader;
+use crate::components::range::{RangePicker, use_range};
+use crate::format;
+use crate::history::{SettingsInfo, SettingsUpdate};
 
 #[component]
 pub fn SettingsPage() -> impl IntoView {
+    let save = Action::new(|update: &SettingsUpdate| save_settings(update.clone()));
+    // Reloads after every successful save.
+    let info = Resource::new(move || save.version().get(), |_| fetch_settings());
     view! {
-        <PageHeader title="Settings" intro="Retention, the slow-request threshold, data export and version information."/>
-        <Planned>
-            <p>"Retention and slow-request threshold settings, exports for a time range and the running version will be shown here."</p>
-        </Planned>
+        <PageHeader title="Settings" intro="How long history is kept, what counts as slow, exports and version."/>
+        {loaded(info, move |info| view! { <SettingsForm info=info save=save/> })}
+        <Export/>
+    }
+}
+
+#[component]
+fn SettingsForm(
+    info: SettingsInfo,
+    save: Action<SettingsUpdate, Result<SettingsInfo, ServerFnError>>,
+) -> impl IntoView {
+    let retention = NodeRef::<leptos::html::Input>::new();
+    let threshold = NodeRef::<leptos::html::Input>::new();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let value = |input: NodeRef<leptos::html::Input>| {
+            input.get().map(|i| serde_json::Value::String(i.value()))
+        };
+        save.dispatch(SettingsUpdate {
+            retention_days: value(retention),
+            slow_threshold_ms: value(threshold),
+        });
+    };
+    let outcome = move || {
+        save.value().get().map(|result| match result {
+            Ok(_) => view! { <p class="form-ok" role="status" data-testid="settings-saved">"Saved."</p> }.into_any(),
+            Err(e) => {
+                let message = match e {
+                    ServerFnError::ServerError(m) => m,
+                    other => other.to_string(),
+                };
+                view! { <p class="form-error" role="alert" data-testid="settings-error">{message}</p> }.into_any()
+            }
+        })
+    };
+    let oldest = info.oldest_ms;
+    let offset = crate::clock::use_local_offset();
+    view! {
+        <section class="panel">
+            <h2>"History"</h2>
+            <form class="settings-form" on:submit=submit>
+                <label>
+                    <span>"Keep history for (days)"</span>
+                    <input type="number" name="retention_days" min="1" max="365" required
+                        node_ref=retention value=info.retention_days data-testid="retention-days"/>
+                    <small>"10 s detail for a day, 1 min for a week, 1 h after that."</small>
+                </label>
+                <label>
+                    <span>"Slow request threshold (ms)"</span>
+                    <input type="number" name="slow_threshold_ms" min="1" max="3600000" required
+                        node_ref=threshold value=info.slow_threshold_ms data-testid="slow-threshold"/>
+                    <small>"Requests at least this slow are kept one by one."</small>
+                </label>
+                <button type="submit" class="button primary" disabled=move || save.pending().get()>"Save"</button>
+                {outcome}
+            </form>
+        </section>
+        <section class="panel" data-testid="version-info">
+            <h2>"About"</h2>
+            <dl class="facts">
+                <dt>"Version"</dt><dd>{format!("Sightline {}", info.version)}</dd>
+                <dt>"Database"</dt><dd><code>{info.database_path.clone()}</code></dd>
+                <dt>"Database size"</dt><dd>{format::bytes(info.database_bytes as f64)}</dd>
+                <dt>"Oldest data"</dt>
+                <dd>{move || oldest.map_or_else(|| "none yet".to_owned(), |t| format::date_time(t, offset.get()))}</dd>
+            </dl>
+        </section>
+    }
+}
+
+/// Download links for the range picked here.
+#[component]
+fn Export() -> impl IntoView {
+    let base = BasePath::current();
+    let range = use_range();
+    let datasets = [
+        ("endpoints", "Endpoints"),
+        ("errors", "Error log"),
+        ("system", "System samples"),
+        ("process", "Process samples"),
+        ("runtime", "Runtime samples"),
+    ];
+    view! {
+        <section class="panel" data-testid="export">
+            <h2>"Export"</h2>
+            <p class="hint">"Pick a range, then download it as CSV or JSON."</p>
+            <RangePicker page="/settings"/>
+            <table class="table">
+                <tbody>
+                    {datasets
+                        .into_iter()
+                        .map(|(dataset, label)| {
+                            let base = base.clone();
+                            let href = move |format: &str| {
+                                let q = range.get().to_query();
+                                let sep = if q.is_empty() { "" } else { "&" };
+                                base.join(&format!("/api/export?dataset={dataset}&format={format}{sep}{q}"))
+                            };
+                            let (csv, json) = (href.clone(), href);
+                            view! {
+                                <tr>
+                                    <td>{label}</td>
+                                    <td class="num">
+                                        <a href=move || csv("csv") download rel="external">"CSV"</a>
+                                        " · "
+                                        <a href=move || json("json") download rel="external">"JSON"</a>
+                                    </td>
+                                </tr>
+                            }
+                        })
+                        .collect::<Vec<_>>()}
+                </tbody>
+            </table>
+        </section>
     }
 }
