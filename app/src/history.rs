@@ -782,7 +782,9 @@ mod tests {
             .resolve(NOW)
             .unwrap();
         assert_eq!((r.from_ms, r.to_ms, r.max_points), (1000, 5000, 7));
-        assert_eq!(params(&[("from", "1000")]).resolve(NOW).unwrap().to_ms, NOW);
+        let since = (NOW - 1000).to_string();
+        assert_eq!(params(&[("from", &since)]).resolve(NOW).unwrap().to_ms, NOW);
+        assert_eq!(params(&[("from", "1000")]).resolve(NOW).unwrap_err().param, "from");
     }
 
     #[test]

@@ -17,14 +17,41 @@ pub struct TestApp {
     pub http: reqwest::Client,
 }
 
-/// Fast ticks so tests do not wait for the default two seconds.
+/// Fast ticks so tests do not wait for the default two seconds; no history.
 pub fn fast_config() -> Config {
     Config {
         sample_interval: Duration::from_millis(100),
         snapshot_interval: Duration::from_millis(100),
         sse_heartbeat: Duration::from_millis(300),
         sse_retry: Duration::from_millis(1234),
+        db_path: None,
         ..Config::default()
+    }
+}
+
+/// A directory removed when dropped.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let dir =
+            std::env::temp_dir().join(format!("sightline-{name}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    pub fn db(&self) -> std::path::PathBuf {
+        self.0.join("history.db")
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -39,6 +66,32 @@ pub async fn spawn(config: Config) -> TestApp {
         .route(
             "/fail",
             get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "broken") }),
+        )
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_millis(80)).await;
+                "slow"
+            }),
+        )
+        .route(
+            "/upstream",
+            get(|| async {
+                (
+                    StatusCode::BAD_GATEWAY,
+                    axum::Extension(sightline::ErrorMessage::new("inventory service refused")),
+                    "bad gateway",
+                )
+            }),
+        )
+        .route(
+            "/panic",
+            get(|| async {
+                if std::hint::black_box(true) {
+                    panic!("boom");
+                }
+                "unreachable"
+            }),
         )
         .route(
             "/hang",

@@ -114,16 +114,20 @@ fn per_step(
     let pieces = plan(range.from_ms, range.to_ms, tier_for_step(step), h);
     let mut steps: BTreeMap<u64, WindowCounts> = BTreeMap::new();
     for_each_row(conn, route_id, &pieces, |start, c| {
-        steps.entry(start - start % step).or_default().merge(&c)
+        steps.entry(step_of(range, start)).or_default().merge(&c)
     })?;
     Ok(steps)
 }
 
+/// Steps count from the range's start, so there are never more than `max_points`.
+fn step_of(range: &TimeRange, t: u64) -> u64 {
+    let step = range.step_ms();
+    range.from_ms + t.saturating_sub(range.from_ms) / step * step
+}
+
 /// Every step start in the range (series with no data there read 0).
 fn step_starts(range: &TimeRange) -> impl Iterator<Item = u64> {
-    let step = range.step_ms();
-    let first = range.from_ms - range.from_ms % step;
-    (first..range.to_ms).step_by(step as usize)
+    (range.from_ms..range.to_ms).step_by(range.step_ms() as usize)
 }
 
 fn share(part: u64, whole: u64) -> f64 {
@@ -220,7 +224,7 @@ pub fn samples(
             for (i, slot) in acc.acc.iter_mut().enumerate() {
                 *slot = r.get::<_, Option<f64>>(i + 2)?.unwrap_or(0.0);
             }
-            steps.entry(start - start % step).or_default().merge(&acc);
+            steps.entry(step_of(range, start)).or_default().merge(&acc);
         }
     }
     let series = FIELDS
