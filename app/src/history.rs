@@ -784,7 +784,10 @@ mod tests {
         assert_eq!((r.from_ms, r.to_ms, r.max_points), (1000, 5000, 7));
         let since = (NOW - 1000).to_string();
         assert_eq!(params(&[("from", &since)]).resolve(NOW).unwrap().to_ms, NOW);
-        assert_eq!(params(&[("from", "1000")]).resolve(NOW).unwrap_err().param, "from");
+        assert_eq!(
+            params(&[("from", "1000")]).resolve(NOW).unwrap_err().param,
+            "from"
+        );
     }
 
     #[test]

@@ -1,7 +1,8 @@
 // Starts and stops the freshly built Sightline server for the tests.
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
-import { resolve } from "node:path";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 
 const root = resolve(__dirname, "../..");
 export const binary = process.env.SIGHTLINE_BIN ?? resolve(root, "target/release/sightline");
@@ -19,15 +20,26 @@ export interface Server {
   port: number;
   process: ChildProcess;
   output: () => string;
+  /** The history database this server writes. */
+  dbPath: string;
+}
+
+/** A history database path in a fresh temporary directory. */
+export function freshDb(): string {
+  return join(mkdtempSync(join(tmpdir(), "sightline-e2e-")), "history.db");
 }
 
 /** Spawns the server on `port` and resolves once the dashboard answers. */
-export async function startServer(port: number, env: Record<string, string> = {}): Promise<Server> {
+export async function startServer(
+  port: number,
+  env: Record<string, string> = {},
+  dbPath: string = freshDb(),
+): Promise<Server> {
   if (!existsSync(binary)) {
     throw new Error(`${binary} does not exist: run \`cargo leptos build --release\` first`);
   }
   let log = "";
-  const child = spawn(binary, ["--addr", `127.0.0.1:${port}`], {
+  const child = spawn(binary, ["--addr", `127.0.0.1:${port}`, "--db-path", dbPath], {
     env: { ...process.env, LEPTOS_SITE_ROOT: siteRoot, RUST_LOG: "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -41,7 +53,7 @@ export async function startServer(port: number, env: Record<string, string> = {}
     }
     try {
       const res = await fetch(url);
-      if (res.ok) return { port, process: child, output: () => log };
+      if (res.ok) return { port, process: child, output: () => log, dbPath };
     } catch {
       // not listening yet
     }

@@ -2,6 +2,7 @@
 //! page's filters, live in the query string, so a link reproduces the view.
 
 use leptos::prelude::*;
+use leptos_router::NavigateOptions;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::params::ParamsMap;
 
@@ -84,6 +85,55 @@ impl Links {
         } else {
             format!("{path}?{}", pairs.join("&"))
         }
+    }
+}
+
+/// Navigation to a path that already holds the base path.
+pub fn absolute() -> NavigateOptions {
+    NavigateOptions {
+        resolve: false,
+        ..NavigateOptions::default()
+    }
+}
+
+/// A GET form for page filters: navigates in place once hydrated; without JavaScript the
+/// browser submits it to the same page.
+#[component]
+pub fn QueryForm(
+    /// The page's path below the base path.
+    page: &'static str,
+    children: Children,
+) -> impl IntoView {
+    let action = BasePath::current().join(page);
+    let navigate = use_navigate();
+    let target = action.clone();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        #[cfg(feature = "hydrate")]
+        {
+            use wasm_bindgen::JsCast;
+            let Some(form) = ev
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::HtmlFormElement>().ok())
+            else {
+                return;
+            };
+            let Ok(data) = web_sys::FormData::new_with_form(&form) else {
+                return;
+            };
+            let Ok(params) = web_sys::UrlSearchParams::new_with_str_sequence_sequence(&data) else {
+                return;
+            };
+            let query: String = params.to_string().into();
+            navigate(&format!("{target}?{query}"), absolute());
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (&navigate, &target);
+    };
+    view! {
+        <form method="get" action=action on:submit=submit>
+            {children()}
+        </form>
     }
 }
 
@@ -170,7 +220,7 @@ pub fn RangePicker(
                             ("to", Some(to.to_string())),
                             ("page", None),
                         ]);
-                        navigate(&href, Default::default());
+                        navigate(&href, absolute());
                     }
                     (None, _) => error.set(Some("Choose a start time.".into())),
                     _ => error.set(Some("The start must be before the end.".into())),

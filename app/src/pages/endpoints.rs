@@ -2,14 +2,12 @@
 //! with exact percentiles over the range, sortable, searchable and paginated.
 
 use leptos::prelude::*;
-use leptos_router::components::Form;
 
-use crate::BasePath;
 use crate::api::{fetch_endpoints, fetch_slow, fetch_top};
 use crate::components::chart::{Bar, BarChart, Unit};
 use crate::components::loaded::loaded;
 use crate::components::page::PageHeader;
-use crate::components::range::{Links, RangeCaption, RangePicker, use_param, use_range};
+use crate::components::range::{Links, QueryForm, RangeCaption, RangePicker, use_param, use_range};
 use crate::components::records::{Pager, RecordList};
 use crate::format;
 use crate::history::{
@@ -123,7 +121,6 @@ fn top_chart(top: TopEndpoints) -> impl IntoView {
 /// The search box; submitting keeps the range and the sort, and goes back to page 1.
 #[component]
 fn SearchForm() -> impl IntoView {
-    let base = BasePath::current();
     let range = use_range();
     let (search, sort, order, metric) = (
         use_param("search"),
@@ -135,7 +132,7 @@ fn SearchForm() -> impl IntoView {
         value.map(|v| view! { <input type="hidden" name=name value=v/> })
     };
     view! {
-        <Form method="GET" action=base.join(PAGE)>
+        <QueryForm page=PAGE>
             <div class="search">
                 {move || {
                     let r = range.get();
@@ -152,7 +149,7 @@ fn SearchForm() -> impl IntoView {
                     prop:value=move || search.get().unwrap_or_default()/>
                 <button type="submit" class="button">"Search"</button>
             </div>
-        </Form>
+        </QueryForm>
     }
 }
 

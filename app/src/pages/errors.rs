@@ -1,14 +1,12 @@
 //! Errors: status codes over a range, errors over time, and the error log with filters.
 
 use leptos::prelude::*;
-use leptos_router::components::Form;
 
-use crate::BasePath;
 use crate::api::{fetch_error_distribution, fetch_errors};
 use crate::components::chart::{Bar, BarChart, Line, LineChart, Unit};
 use crate::components::loaded::loaded;
 use crate::components::page::PageHeader;
-use crate::components::range::{RangeCaption, RangePicker, use_param, use_range};
+use crate::components::range::{QueryForm, RangeCaption, RangePicker, use_param, use_range};
 use crate::components::records::{Pager, RecordList};
 use crate::format;
 use crate::history::{ErrorDistribution, ErrorsParams, RecordsPage};
@@ -104,7 +102,6 @@ fn distribution_view(d: ErrorDistribution) -> impl IntoView {
 /// Status class or code, and a route or path fragment.
 #[component]
 fn Filters() -> impl IntoView {
-    let base = BasePath::current();
     let range = use_range();
     let (status, route) = (use_param("status"), use_param("route"));
     let option = move |value: &'static str, label: &'static str| {
@@ -113,7 +110,7 @@ fn Filters() -> impl IntoView {
         }
     };
     view! {
-        <Form method="GET" action=base.join(PAGE)>
+        <QueryForm page=PAGE>
             <div class="search">
                 {move || {
                     let r = range.get();
@@ -135,6 +132,6 @@ fn Filters() -> impl IntoView {
                     prop:value=move || route.get().unwrap_or_default()/>
                 <button type="submit" class="button">"Filter"</button>
             </div>
-        </Form>
+        </QueryForm>
     }
 }

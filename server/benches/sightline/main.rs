@@ -3,13 +3,14 @@
 //!
 //! ```sh
 //! ./scripts/bench.sh                 # all of them; or name some:
-//! ./scripts/bench.sh record sampler  # record | overhead | fanout | sampler
+//! ./scripts/bench.sh record sampler  # record | sampler | overhead | fanout | history
 //! ```
 //!
 //! The binary also plays the servers it measures (`serve-*` subcommands), started as child
 //! processes so the load generator and the server under test never share a runtime.
 
 mod fanout;
+mod history;
 mod overhead;
 mod record;
 mod sampler;
@@ -43,6 +44,9 @@ fn main() {
             }
             if wants("fanout") {
                 fanout::run();
+            }
+            if wants("history") {
+                history::run();
             }
         }
     }
@@ -151,13 +155,22 @@ fn raise_fd_limit() {
 
 /// CPU time this thread has used.
 pub fn thread_cpu_time() -> Duration {
+    cpu_time(libc::CLOCK_THREAD_CPUTIME_ID)
+}
+
+/// CPU time of every thread of this process.
+pub fn process_cpu_time() -> Duration {
+    cpu_time(libc::CLOCK_PROCESS_CPUTIME_ID)
+}
+
+fn cpu_time(clock: libc::clockid_t) -> Duration {
     // SAFETY: clock_gettime writes into the local timespec.
     unsafe {
         let mut t = libc::timespec {
             tv_sec: 0,
             tv_nsec: 0,
         };
-        libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t);
+        libc::clock_gettime(clock, &mut t);
         Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
     }
 }
