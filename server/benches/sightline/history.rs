@@ -42,7 +42,7 @@ fn window(route: usize, rng: &mut Rng) -> WindowCounts {
     let base = 200 + route as u64 * 150;
     for _ in 0..n {
         let r = rng.next();
-        let latency = if r % 100 == 0 {
+        let latency = if r.is_multiple_of(100) {
             base * 40 + r % 200_000
         } else {
             base + r % (base * 3)
