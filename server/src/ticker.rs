@@ -17,11 +17,11 @@ use crate::config::Config;
 use crate::live::hub::Hub;
 use crate::metrics::recorder::METHODS;
 use crate::metrics::recorder::Recorder;
-use crate::metrics::window::{TenSlot, Windows};
+use crate::metrics::window::Windows;
 use crate::sampler::{LagProbe, Sampler};
 use crate::store::Store;
 use crate::store::samples::{SampleAcc, Values, values};
-use crate::store::writer::{WindowBatch, WindowCounts};
+use crate::store::writer::WindowBatch;
 
 /// How often the runtime probe measures scheduling lag.
 const PROBE_EVERY: Duration = Duration::from_millis(250);
@@ -146,7 +146,7 @@ impl HistoryFeed {
                 w.start_ms,
                 WindowBatch {
                     start_ms: w.start_ms,
-                    overall: w.overall.map(counts),
+                    overall: w.overall.map(|slot| slot.counts),
                     routes: w
                         .routes
                         .into_iter()
@@ -154,7 +154,7 @@ impl HistoryFeed {
                             (
                                 METHODS[cell.method as usize],
                                 cell.route.clone(),
-                                counts(slot),
+                                slot.counts,
                             )
                         })
                         .collect(),
@@ -180,18 +180,5 @@ impl HistoryFeed {
         for batch in batches.into_values() {
             store.write(batch);
         }
-    }
-}
-
-fn counts(slot: TenSlot) -> WindowCounts {
-    WindowCounts {
-        requests: slot.requests,
-        client_errors: slot.client_errors,
-        server_errors: slot.server_errors,
-        bytes: slot.bytes,
-        latency_sum_us: slot.latency_sum_us,
-        latency_max_us: slot.latency_max_us,
-        status: slot.status,
-        histogram: slot.histogram,
     }
 }

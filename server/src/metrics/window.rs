@@ -33,11 +33,9 @@ struct SecondSlot {
     server_errors: u64,
 }
 
-/// One 10 s window of one route (or of all routes).
+/// Counts of one route (or of all routes) over one window, or over windows merged.
 #[derive(Clone, Debug)]
-pub struct TenSlot {
-    /// Start of the window, seconds since the epoch divided by 10.
-    pub ten: u64,
+pub struct WindowCounts {
     pub requests: u64,
     pub client_errors: u64,
     pub server_errors: u64,
@@ -48,10 +46,9 @@ pub struct TenSlot {
     pub histogram: Histogram<u64>,
 }
 
-impl TenSlot {
-    fn new(ten: u64) -> Self {
+impl Default for WindowCounts {
+    fn default() -> Self {
         Self {
-            ten,
             requests: 0,
             client_errors: 0,
             server_errors: 0,
@@ -60,6 +57,38 @@ impl TenSlot {
             latency_max_us: 0,
             status: BTreeMap::new(),
             histogram: new_histogram(),
+        }
+    }
+}
+
+impl WindowCounts {
+    pub fn merge(&mut self, other: &WindowCounts) {
+        self.requests += other.requests;
+        self.client_errors += other.client_errors;
+        self.server_errors += other.server_errors;
+        self.bytes += other.bytes;
+        self.latency_sum_us += other.latency_sum_us;
+        self.latency_max_us = self.latency_max_us.max(other.latency_max_us);
+        for (code, n) in &other.status {
+            *self.status.entry(*code).or_default() += n;
+        }
+        self.histogram.add(&other.histogram).expect("same layout");
+    }
+}
+
+/// One 10 s window of one route (or of all routes).
+#[derive(Clone, Debug)]
+pub struct TenSlot {
+    /// Start of the window, seconds since the epoch divided by 10.
+    pub ten: u64,
+    pub counts: WindowCounts,
+}
+
+impl TenSlot {
+    fn new(ten: u64) -> Self {
+        Self {
+            ten,
+            counts: WindowCounts::default(),
         }
     }
 }
@@ -118,14 +147,15 @@ impl Series {
         let mut merged: Option<Histogram<u64>> = None;
         let (mut sum, mut max) = (0u64, 0u64);
         for slot in self.tens.iter().flatten() {
-            if slot.ten + LATENCY_TENS <= now_ten || slot.ten > now_ten || slot.requests == 0 {
+            let c = &slot.counts;
+            if slot.ten + LATENCY_TENS <= now_ten || slot.ten > now_ten || c.requests == 0 {
                 continue;
             }
-            sum += slot.latency_sum_us;
-            max = max.max(slot.latency_max_us);
+            sum += c.latency_sum_us;
+            max = max.max(c.latency_max_us);
             match merged.as_mut() {
-                Some(m) => m.add(&slot.histogram).expect("same bounds"),
-                None => merged = Some(slot.histogram.clone()),
+                Some(m) => m.add(&c.histogram).expect("same bounds"),
+                None => merged = Some(c.histogram.clone()),
             }
         }
         summarize(merged.as_ref(), sum, max)
@@ -217,16 +247,16 @@ impl Windows {
             }
             let overall_ten = self.overall.ten(ten);
             let route_ten = route.series.ten(ten);
-            let Some(drained) = route
-                .cell
-                .drain(&mut route_ten.histogram, Some(&mut overall_ten.histogram))
-            else {
+            let Some(drained) = route.cell.drain(
+                &mut route_ten.counts.histogram,
+                Some(&mut overall_ten.counts.histogram),
+            ) else {
                 continue;
             };
             let (mut client, mut server) = (0, 0);
             for &(code, n) in &drained.status {
-                *route_ten.status.entry(code).or_default() += n;
-                *overall_ten.status.entry(code).or_default() += n;
+                *route_ten.counts.status.entry(code).or_default() += n;
+                *overall_ten.counts.status.entry(code).or_default() += n;
                 *self.status.entry(code).or_default() += n;
                 match code {
                     400..=499 => client += n,
@@ -234,7 +264,7 @@ impl Windows {
                     _ => {}
                 }
             }
-            for slot in [&mut *route_ten, &mut *overall_ten] {
+            for slot in [&mut route_ten.counts, &mut overall_ten.counts] {
                 slot.requests += drained.requests;
                 slot.client_errors += client;
                 slot.server_errors += server;
@@ -323,7 +353,8 @@ impl Windows {
         }
         self.taken_before = Some(end);
         let mut finished: BTreeMap<u64, FinishedWindow> = BTreeMap::new();
-        let wanted = |slot: &TenSlot| slot.ten >= from && slot.ten < end && slot.requests > 0;
+        let wanted =
+            |slot: &TenSlot| slot.ten >= from && slot.ten < end && slot.counts.requests > 0;
         for slot in self.overall.tens.iter().flatten().filter(|s| wanted(s)) {
             finished
                 .entry(slot.ten)

@@ -341,17 +341,23 @@ pub fn top(conn: &Connection, q: &TopQuery) -> Result<TopEndpoints, StoreError> 
     })
 }
 
+/// One page of stored requests in `range` matching `filter` (whose `?1` and `?2` are the
+/// range's ends; `args` bind `?3` on).
 fn records(
     conn: &Connection,
+    range: &TimeRange,
     filter: &str,
     args: &[&dyn rusqlite::ToSql],
     order: &str,
-    page: u32,
-    limit: u32,
-) -> Result<(u64, Vec<RequestRecord>), StoreError> {
+    (page, limit): (u32, u32),
+) -> Result<RecordsPage, StoreError> {
+    let (from, to) = (range.from_ms as i64, range.to_ms as i64);
+    let mut all: Vec<&dyn rusqlite::ToSql> = vec![&from, &to];
+    all.extend_from_slice(args);
+    let filter = format!("time_ms >= ?1 AND time_ms < ?2 AND ({filter})");
     let total: i64 = conn.query_row(
         &format!("SELECT count(*) FROM requests WHERE {filter}"),
-        args,
+        all.as_slice(),
         |r| r.get(0),
     )?;
     let offset = i64::from(page - 1) * i64::from(limit);
@@ -360,7 +366,7 @@ fn records(
          FROM requests WHERE {filter} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
     ))?;
     let items = stmt
-        .query_map(args, |r| {
+        .query_map(all.as_slice(), |r| {
             Ok(RequestRecord {
                 id: r.get(0)?,
                 time_ms: r.get::<_, i64>(1)? as u64,
@@ -374,7 +380,14 @@ fn records(
             })
         })?
         .collect::<Result<_, _>>()?;
-    Ok((total as u64, items))
+    Ok(RecordsPage {
+        range: range.clone(),
+        total: total as u64,
+        page,
+        limit,
+        threshold_ms: None,
+        items,
+    })
 }
 
 /// Requests at least `threshold_ms` slow (default: the configured threshold), slowest first.
@@ -384,51 +397,34 @@ pub fn slow(
     default_threshold_ms: u64,
 ) -> Result<RecordsPage, StoreError> {
     let threshold_ms = q.threshold_ms.unwrap_or(default_threshold_ms);
-    let (from, to, min_us) = (
-        q.range.from_ms as i64,
-        q.range.to_ms as i64,
-        threshold_ms.saturating_mul(1_000) as i64,
-    );
-    let (total, items) = records(
+    let min_us = threshold_ms.saturating_mul(1_000) as i64;
+    let page = records(
         conn,
-        "time_ms >= ?1 AND time_ms < ?2 AND latency_us >= ?3",
-        &[&from, &to, &min_us],
+        &q.range,
+        "latency_us >= ?3",
+        &[&min_us],
         "latency_us DESC, id DESC",
-        q.page,
-        q.limit,
+        (q.page, q.limit),
     )?;
     Ok(RecordsPage {
-        range: q.range.clone(),
-        total,
-        page: q.page,
-        limit: q.limit,
         threshold_ms: Some(threshold_ms),
-        items,
+        ..page
     })
 }
 
 /// Error responses, newest first.
 pub fn errors(conn: &Connection, q: &ErrorsQuery) -> Result<RecordsPage, StoreError> {
     let (lo, hi) = q.status.bounds();
-    let (from, to) = (q.range.from_ms as i64, q.range.to_ms as i64);
     let needle = q.route.as_deref().unwrap_or("").to_lowercase();
-    let (total, items) = records(
+    records(
         conn,
-        "time_ms >= ?1 AND time_ms < ?2 AND status BETWEEN ?3 AND ?4
+        &q.range,
+        "status BETWEEN ?3 AND ?4
          AND (?5 = '' OR instr(lower(route), ?5) > 0 OR instr(lower(path), ?5) > 0)",
-        &[&from, &to, &lo, &hi, &needle],
+        &[&lo, &hi, &needle],
         "time_ms DESC, id DESC",
-        q.page,
-        q.limit,
-    )?;
-    Ok(RecordsPage {
-        range: q.range.clone(),
-        total,
-        page: q.page,
-        limit: q.limit,
-        threshold_ms: None,
-        items,
-    })
+        (q.page, q.limit),
+    )
 }
 
 /// Start of the oldest stored window.

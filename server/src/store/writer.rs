@@ -3,12 +3,11 @@
 //! disk never stalls a request or the live view. Failed writes stay queued (bounded) and
 //! are retried every second.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use hdrhistogram::Histogram;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::codec::{encode_histogram, encode_status, merge_histogram, merge_status};
@@ -17,54 +16,11 @@ use super::schema::sample_columns;
 use super::tiers::{SIZES, bucket, horizons_at};
 use super::{Shared, StoreError};
 use crate::metrics::details::{Detail, QUEUE};
-use crate::metrics::histogram::new_histogram;
+pub use crate::metrics::window::WindowCounts;
 
 /// Windows kept for retry while the database refuses writes: one hour of them.
 const MAX_PENDING_WINDOWS: usize = 360;
 const MAINTENANCE_EVERY: Duration = Duration::from_secs(60);
-
-/// One route's (or all routes') counts over one window or a merge of them.
-#[derive(Clone, Debug)]
-pub struct WindowCounts {
-    pub requests: u64,
-    pub client_errors: u64,
-    pub server_errors: u64,
-    pub bytes: u64,
-    pub latency_sum_us: u64,
-    pub latency_max_us: u64,
-    pub status: BTreeMap<u16, u64>,
-    pub histogram: Histogram<u64>,
-}
-
-impl Default for WindowCounts {
-    fn default() -> Self {
-        Self {
-            requests: 0,
-            client_errors: 0,
-            server_errors: 0,
-            bytes: 0,
-            latency_sum_us: 0,
-            latency_max_us: 0,
-            status: BTreeMap::new(),
-            histogram: new_histogram(),
-        }
-    }
-}
-
-impl WindowCounts {
-    pub fn merge(&mut self, other: &WindowCounts) {
-        self.requests += other.requests;
-        self.client_errors += other.client_errors;
-        self.server_errors += other.server_errors;
-        self.bytes += other.bytes;
-        self.latency_sum_us += other.latency_sum_us;
-        self.latency_max_us = self.latency_max_us.max(other.latency_max_us);
-        for (code, n) in &other.status {
-            *self.status.entry(*code).or_default() += n;
-        }
-        self.histogram.add(&other.histogram).expect("same layout");
-    }
-}
 
 /// Everything one 10 s window produced.
 #[derive(Clone, Debug, Default)]
