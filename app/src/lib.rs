@@ -6,6 +6,7 @@
 #![recursion_limit = "256"]
 
 pub mod api;
+pub mod auth;
 pub mod base;
 pub mod clock;
 pub mod components;
@@ -46,6 +47,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name=base::META_NAME content=base.as_str().to_owned()/>
+                <meta name=auth::META_NAME content=auth::CurrentUser::from_request().meta_content()/>
                 <AutoReload options/>
                 <hydration::HydrationScripts base=base.clone()/>
                 <MetaTags/>
@@ -64,6 +66,7 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     let base = BasePath::current();
     provide_context(base.clone());
+    provide_context(auth::CurrentUser::from_request());
     live::provide_live(&base);
     clock::provide_local_offset();
     // Server functions live below the base path too.

@@ -3,13 +3,15 @@
 //!
 //! ```sh
 //! cargo leptos build --release          # once: compiles the dashboard's site
-//! cargo run -p sightline --example embed
-//! # open http://127.0.0.1:4000/ops/metrics, then: curl http://127.0.0.1:4000/orders/7
+//! OPS_PASSWORD=change-me cargo run -p sightline --example embed
+//! # open http://127.0.0.1:4000/ops/metrics (sign in as `ops`), then:
+//! curl http://127.0.0.1:4000/orders/7
 //! ```
 
 use axum::{Json, Router, extract::Path, routing::get};
 use serde_json::json;
-use sightline::{Config, Sightline};
+use sightline::Config;
+use sightline::{Access, Credentials, Password, Role, Sightline, User};
 
 /// The shop's own routes: Sightline knows nothing about them.
 fn shop() -> Router {
@@ -29,9 +31,22 @@ pub fn app(sightline: &Sightline) -> Router {
 }
 
 pub fn config() -> Config {
+    // One admin from the environment; without it Sightline makes a password and logs it.
+    let access = match std::env::var("OPS_PASSWORD") {
+        Ok(password) => Access::Protected(Credentials {
+            users: vec![User {
+                name: "ops".into(),
+                password: Password::Plain(password),
+                role: Role::Admin,
+            }],
+            tokens: Vec::new(),
+        }),
+        Err(_) => Access::Generated,
+    };
     Config {
         path: sightline_app::BasePath::parse("/ops/metrics").expect("a valid path"),
         exclude: vec!["/health".into()],
+        access,
         ..Config::default()
     }
 }
@@ -43,6 +58,12 @@ async fn main() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:4000").await?;
     println!("shop on http://127.0.0.1:4000, dashboard on http://127.0.0.1:4000/ops/metrics");
     // Finalised once, so axum does not rebuild the route table for every connection.
-    axum::serve(listener, app(&sightline).with_state(()).into_make_service()).await?;
+    // With connection info, failed sign-ins are limited per client address.
+    let app = app(&sightline).with_state(());
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .await?;
     Ok(())
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::{
     Json, Router,
     extract::{Query, State, rejection::JsonRejection, rejection::QueryRejection},
-    http::{StatusCode, header},
+    http::{Method, StatusCode, header},
     response::{IntoResponse, Response},
     routing::get,
 };
@@ -21,6 +21,7 @@ use sightline_app::history::{
 
 use sightline_app::BasePath;
 
+use crate::dashboard::RouteList;
 use crate::store::{Store, StoreError, query};
 use crate::ticker::now_ms;
 
@@ -449,21 +450,21 @@ fn samples_table(s: &SamplesHistory) -> Table {
 }
 
 /// The history routes below `{base}/api`.
-pub fn router(state: HistoryState, base: &BasePath) -> Router {
-    Router::new()
-        .route(&base.join("/api/overview"), get(overview))
-        .route(&base.join("/api/system"), get(system))
-        .route(&base.join("/api/process"), get(process))
-        .route(&base.join("/api/runtime"), get(runtime))
-        .route(&base.join("/api/endpoints"), get(endpoints))
-        .route(&base.join("/api/endpoints/top"), get(top))
-        .route(&base.join("/api/endpoints/slow"), get(slow))
-        .route(&base.join("/api/errors"), get(errors))
-        .route(&base.join("/api/errors/distribution"), get(distribution))
-        .route(
-            &base.join("/api/settings"),
-            get(get_settings).post(post_settings),
-        )
-        .route(&base.join("/api/export"), get(export))
+pub fn router(state: HistoryState, base: &BasePath, list: &mut RouteList) -> Router {
+    let mut at = |path: &str| list.note(&[Method::GET], base.join(path));
+    let router = Router::new()
+        .route(&at("/api/overview"), get(overview))
+        .route(&at("/api/system"), get(system))
+        .route(&at("/api/process"), get(process))
+        .route(&at("/api/runtime"), get(runtime))
+        .route(&at("/api/endpoints"), get(endpoints))
+        .route(&at("/api/endpoints/top"), get(top))
+        .route(&at("/api/endpoints/slow"), get(slow))
+        .route(&at("/api/errors"), get(errors))
+        .route(&at("/api/errors/distribution"), get(distribution))
+        .route(&at("/api/export"), get(export));
+    let settings = list.note(&[Method::GET, Method::POST], base.join("/api/settings"));
+    router
+        .route(&settings, get(get_settings).post(post_settings))
         .with_state(state)
 }

@@ -35,6 +35,10 @@ pub const DEFAULT_DB_PATH: &str = "sightline.db";
 pub const DEFAULT_RETENTION_DAYS: u32 = 30;
 /// Requests at least this slow are kept one by one (until changed on the Settings page).
 pub const DEFAULT_SLOW_THRESHOLD_MS: u64 = 500;
+/// How long a sign-in lasts.
+pub const DEFAULT_SESSION_TTL_SECS: u64 = 24 * 3600;
+/// Custom events kept for clients that reconnect.
+pub const DEFAULT_SSE_REPLAY: usize = 1_000;
 
 /// Settings of an embedded or standalone Sightline.
 #[derive(Clone, Debug)]
@@ -58,6 +62,17 @@ pub struct Config {
     /// Initial settings; values saved from the Settings page take precedence.
     pub retention_days: u32,
     pub slow_threshold_ms: u64,
+    /// Who may look and who may change things. The default makes an admin password at
+    /// start and logs it.
+    pub access: crate::auth::Access,
+    pub session_ttl: Duration,
+    /// A header a trusted reverse proxy sets to the client's address (`x-forwarded-for`);
+    /// `None` counts failed sign-ins by the peer address and ignores such headers.
+    pub trusted_proxy_header: Option<String>,
+    /// Mark the session cookie `Secure` (also done when a trusted proxy says the request
+    /// came over HTTPS).
+    pub secure_cookies: bool,
+    pub sse_replay: usize,
 }
 
 impl Default for Config {
@@ -77,6 +92,11 @@ impl Default for Config {
             db_path: Some(PathBuf::from(DEFAULT_DB_PATH)),
             retention_days: DEFAULT_RETENTION_DAYS,
             slow_threshold_ms: DEFAULT_SLOW_THRESHOLD_MS,
+            access: crate::auth::Access::default(),
+            session_ttl: Duration::from_secs(DEFAULT_SESSION_TTL_SECS),
+            trusted_proxy_header: None,
+            secure_cookies: false,
+            sse_replay: DEFAULT_SSE_REPLAY,
         }
     }
 }
@@ -152,6 +172,71 @@ pub struct Cli {
     #[arg(long, env = "SIGHTLINE_SLOW_THRESHOLD_MS", default_value_t = DEFAULT_SLOW_THRESHOLD_MS, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
     pub slow_threshold_ms: u64,
 
+    /// Access control: `on` (the default) or `off` (anyone who can reach the dashboard is
+    /// an admin).
+    #[arg(long, env = "SIGHTLINE_AUTH", default_value = "on", value_parser = ["on", "off"])]
+    pub auth: String,
+
+    /// Name of the admin user.
+    #[arg(long, env = "SIGHTLINE_USERNAME", default_value = "admin")]
+    pub username: String,
+
+    /// The admin's password (hashed at start; prefer --password-hash).
+    #[arg(long, env = "SIGHTLINE_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+
+    /// The admin's password as an Argon2 PHC hash (from `sightline --hash-password`).
+    #[arg(long, env = "SIGHTLINE_PASSWORD_HASH", hide_env_values = true)]
+    pub password_hash: Option<String>,
+
+    /// Name of the read-only user.
+    #[arg(long, env = "SIGHTLINE_VIEWER_USERNAME", default_value = "viewer")]
+    pub viewer_username: String,
+
+    /// The read-only user's password (no viewer without one).
+    #[arg(long, env = "SIGHTLINE_VIEWER_PASSWORD", hide_env_values = true)]
+    pub viewer_password: Option<String>,
+
+    /// The read-only user's password as an Argon2 PHC hash.
+    #[arg(long, env = "SIGHTLINE_VIEWER_PASSWORD_HASH", hide_env_values = true)]
+    pub viewer_password_hash: Option<String>,
+
+    /// API tokens for `Authorization: Bearer`, comma-separated `role:token` (role `admin`
+    /// or `viewer`; tokens at least 16 characters).
+    #[arg(
+        long,
+        env = "SIGHTLINE_API_TOKENS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub api_tokens: Vec<String>,
+
+    /// How long a sign-in lasts, in seconds.
+    #[arg(long, env = "SIGHTLINE_SESSION_TTL_SECS", default_value_t = DEFAULT_SESSION_TTL_SECS, value_parser = clap::value_parser!(u64).range(1..))]
+    pub session_ttl_secs: u64,
+
+    /// Header a trusted reverse proxy sets to the client address (e.g. x-forwarded-for).
+    /// Without it such headers are ignored.
+    #[arg(long, env = "SIGHTLINE_TRUST_PROXY_HEADER")]
+    pub trust_proxy_header: Option<String>,
+
+    /// Mark the session cookie Secure (serve over HTTPS).
+    #[arg(long, env = "SIGHTLINE_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+
+    /// Custom events kept for clients that reconnect with Last-Event-ID.
+    #[arg(long, env = "SIGHTLINE_SSE_REPLAY", default_value_t = DEFAULT_SSE_REPLAY)]
+    pub sse_replay: usize,
+
+    /// Forward the server's log events at this level or above to live clients as
+    /// `event: log` (off, error, warn, info, debug, trace).
+    #[arg(long, env = "SIGHTLINE_LOG_EVENTS", default_value = "info", value_parser = ["off", "error", "warn", "info", "debug", "trace"])]
+    pub log_events: String,
+
+    /// Read a password from standard input, print its Argon2 hash, and exit.
+    #[arg(long)]
+    pub hash_password: bool,
+
     /// Requests per second the built-in demo API sends itself (0: off).
     #[arg(long, env = "SIGHTLINE_DEMO_RPS", default_value_t = 0)]
     pub demo_rps: u32,
@@ -162,8 +247,71 @@ fn parse_path(raw: &str) -> Result<BasePath, String> {
 }
 
 impl Cli {
-    pub fn config(&self) -> Config {
-        Config {
+    /// Who may sign in. With access control on and nothing configured: a generated admin
+    /// password on a loopback address, a refusal anywhere else.
+    pub fn access(&self) -> Result<crate::auth::Access, String> {
+        use crate::auth::{Access, ApiToken, Credentials, Password, Role, User};
+        if self.auth == "off" {
+            return Ok(Access::Off);
+        }
+        let mut credentials = Credentials::default();
+        let mut user = |name: &str, plain: &Option<String>, hash: &Option<String>, role| {
+            let password = match (plain, hash) {
+                (_, Some(h)) => Password::Hash(h.clone()),
+                (Some(p), None) => Password::Plain(p.clone()),
+                (None, None) => return,
+            };
+            credentials.users.push(User {
+                name: name.to_owned(),
+                password,
+                role,
+            });
+        };
+        user(
+            &self.username,
+            &self.password,
+            &self.password_hash,
+            Role::Admin,
+        );
+        user(
+            &self.viewer_username,
+            &self.viewer_password,
+            &self.viewer_password_hash,
+            Role::Viewer,
+        );
+        for entry in self.api_tokens.iter().filter(|t| !t.is_empty()) {
+            let (role, token) = entry
+                .split_once(':')
+                .and_then(|(r, t)| Some((Role::parse(r)?, t)))
+                .ok_or_else(|| {
+                    "each API token is `admin:TOKEN` or `viewer:TOKEN` (SIGHTLINE_API_TOKENS)"
+                        .to_owned()
+                })?;
+            credentials.tokens.push(ApiToken {
+                token: token.to_owned(),
+                role,
+            });
+        }
+        if !credentials.is_empty() {
+            return Ok(Access::Protected(credentials));
+        }
+        if self.addr.ip().is_loopback() {
+            return Ok(Access::Generated);
+        }
+        Err(format!(
+            "refusing to serve the dashboard on {} without credentials: set SIGHTLINE_USERNAME and SIGHTLINE_PASSWORD (or SIGHTLINE_PASSWORD_HASH, printed by `sightline --hash-password`), or SIGHTLINE_AUTH=off to let anyone who can reach it in",
+            self.addr
+        ))
+    }
+
+    /// The log-forwarding level, `None` for `off`.
+    pub fn log_events_level(&self) -> Option<tracing::Level> {
+        self.log_events.parse().ok()
+    }
+
+    /// The configuration, or why the flags cannot be served (see [`Cli::access`]).
+    pub fn config(&self) -> Result<Config, String> {
+        Ok(Config {
             path: self.path.clone(),
             site_root: self.site_root.clone(),
             data_dir: self.data_dir.clone(),
@@ -182,7 +330,12 @@ impl Cli {
             db_path: (!self.no_history).then(|| self.db_path.clone()),
             retention_days: self.retention_days,
             slow_threshold_ms: self.slow_threshold_ms,
-        }
+            access: self.access()?,
+            session_ttl: Duration::from_secs(self.session_ttl_secs),
+            trusted_proxy_header: self.trust_proxy_header.clone().filter(|h| !h.is_empty()),
+            secure_cookies: self.secure_cookies,
+            sse_replay: self.sse_replay,
+        })
     }
 }
 
@@ -202,9 +355,11 @@ mod tests {
             "0.0.0.0:9000",
             "--exclude",
             "/health,/internal",
+            "--password",
+            "s3cret-enough",
         ])
         .unwrap();
-        let config = cli.config();
+        let config = cli.config().unwrap();
         assert_eq!(config.path.as_str(), "/ops");
         assert_eq!(cli.addr, "0.0.0.0:9000".parse().unwrap());
         assert_eq!(config.exclude, ["/health", "/internal"]);
@@ -221,6 +376,45 @@ mod tests {
         );
         assert!(help.contains(env!("CARGO_PKG_DESCRIPTION")), "{help}");
         assert!(help.contains("SIGHTLINE_PATH"), "{help}");
+    }
+
+    #[test]
+    fn no_credentials_mean_a_generated_password_on_loopback_and_a_refusal_elsewhere() {
+        use crate::auth::Access;
+        let on = |args: &[&str]| {
+            Cli::try_parse_from([&["sightline"], args].concat())
+                .unwrap()
+                .config()
+        };
+        assert!(matches!(on(&[]).unwrap().access, Access::Generated));
+        assert!(matches!(
+            on(&["--addr", "[::1]:80"]).unwrap().access,
+            Access::Generated
+        ));
+        let err = on(&["--addr", "0.0.0.0:3000"]).unwrap_err();
+        assert!(
+            err.contains("SIGHTLINE_PASSWORD") && err.contains("SIGHTLINE_AUTH=off"),
+            "{err}"
+        );
+        assert!(matches!(
+            on(&["--addr", "0.0.0.0:3000", "--auth", "off"])
+                .unwrap()
+                .access,
+            Access::Off
+        ));
+        let Access::Protected(c) = on(&[
+            "--addr",
+            "0.0.0.0:3000",
+            "--api-tokens",
+            "viewer:abcdefghijklmnopq",
+        ])
+        .unwrap()
+        .access
+        else {
+            panic!("a token is a credential");
+        };
+        assert_eq!(c.tokens.len(), 1);
+        assert!(on(&["--api-tokens", "root:abcdefghijklmnopq"]).is_err());
     }
 
     #[test]

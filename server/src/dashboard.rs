@@ -3,9 +3,9 @@
 
 use axum::{
     Json, Router,
-    http::{HeaderValue, header},
+    http::{HeaderValue, Method, header},
     response::Redirect,
-    routing::{any, get},
+    routing::{any, get, post},
 };
 use leptos::{config::LeptosOptions, prelude::*};
 use leptos_axum::{LeptosRoutes, generate_route_list, render_app_to_stream_with_context};
@@ -19,14 +19,32 @@ use tower_http::{
 
 use crate::Config;
 use crate::api::{self, HistoryState};
+use crate::auth::{self, Auth};
 use crate::live::sse::{self, LiveState};
+
+/// Every route the dashboard serves, as it is added: what the access tests walk through.
+#[derive(Debug, Default)]
+pub struct RouteList(pub Vec<(Method, String)>);
+
+impl RouteList {
+    /// Notes a route and gives its path back for `Router::route`.
+    pub fn note(&mut self, methods: &[Method], path: String) -> String {
+        for m in methods {
+            self.0.push((m.clone(), path.clone()));
+        }
+        path
+    }
+}
 
 pub(crate) fn router(
     config: &Config,
     options: LeptosOptions,
     live: LiveState,
     history: HistoryState,
-) -> Router {
+    auth: std::sync::Arc<Auth>,
+) -> (Router, RouteList) {
+    let mut list = RouteList::default();
+    let get_only = [Method::GET];
     let base = config.path.clone();
     let backend = sightline_app::api::Backend(std::sync::Arc::new(history.clone()));
     let context = {
@@ -52,6 +70,9 @@ pub(crate) fn router(
             view! { <App/> }
         }
     });
+    for route in &routes {
+        list.note(&get_only, route.path().to_owned());
+    }
     let render_shell = {
         let options = options.clone();
         move || shell(options.clone())
@@ -88,28 +109,62 @@ pub(crate) fn router(
             )
         }
     };
+    list.note(&[Method::GET, Method::POST], base.join("/api/fn/{*name}"));
+    let sign_in = Router::new()
+        .route(
+            &list.note(&[Method::POST], base.join("/api/login")),
+            post(auth::login),
+        )
+        .route(
+            &list.note(&[Method::POST], base.join("/api/logout")),
+            post(auth::logout),
+        )
+        .with_state(auth.clone());
     let api = Router::new()
-        .route(&base.join("/api/sse"), get(sse::stream))
-        .route(&base.join("/api/snapshot"), get(sse::snapshot))
-        .route(&base.join("/api/{*rest}"), any(api_not_found))
+        .route(
+            &list.note(&get_only, base.join("/api/sse")),
+            get(sse::stream),
+        )
+        .route(
+            &list.note(&get_only, base.join("/api/snapshot")),
+            get(sse::snapshot),
+        )
+        .route(
+            &list.note(&[Method::POST], base.join("/api/events")),
+            post(sse::publish),
+        )
+        .route(
+            &list.note(&[Method::POST], base.join("/api/send")),
+            post(sse::publish),
+        )
+        .route(
+            &list.note(&get_only, base.join("/api/{*rest}")),
+            any(api_not_found),
+        )
         .with_state(live)
-        .merge(api::router(history, &base))
+        .merge(api::router(history, &base, &mut list))
+        .merge(sign_in)
         // Server functions look themselves up by path: nesting strips the base path.
         .nest(
             base.as_str(),
             Router::new().route("/api/fn/{*name}", any(server_fns)),
         );
-    Router::<LeptosOptions>::new()
+    let pages = Router::<LeptosOptions>::new()
         .leptos_routes_with_context(&options, routes, context.clone(), render_shell.clone())
-        .nest_service(&base.join("/pkg"), assets)
-        .route_service(&base.join("/favicon.svg"), favicon)
-        .route(&base.join("/"), get(move || async move { slash_redirect }))
+        .nest_service(&list.note(&get_only, base.join("/pkg")), assets)
+        .route_service(&list.note(&get_only, base.join("/favicon.svg")), favicon)
         .route(
-            &base.join("/{*rest}"),
+            &list.note(&get_only, base.join("/")),
+            get(move || async move { slash_redirect }),
+        )
+        .route(
+            &list.note(&get_only, base.join("/{*rest}")),
             get(render_app_to_stream_with_context(context, render_shell)),
         )
         .with_state(options)
         .merge(api)
+        .layer(axum::middleware::from_fn_with_state(auth, auth::guard));
+    (pages, list)
 }
 
 async fn api_not_found(uri: axum::http::Uri) -> (axum::http::StatusCode, Json<serde_json::Value>) {

@@ -21,6 +21,7 @@
 //! ```
 
 mod api;
+pub mod auth;
 pub mod config;
 mod dashboard;
 pub mod live;
@@ -33,7 +34,10 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+pub use auth::{Access, ApiToken, Credentials, Password, Role, User};
 pub use config::Config;
+pub use live::events::EventError;
+pub use live::logs::LogLayer;
 pub use metrics::details::ErrorMessage;
 pub use metrics::layer::MetricsLayer;
 pub use sightline_app::snapshot::DashboardSnapshot;
@@ -57,6 +61,7 @@ struct Inner {
     recorder: Arc<Recorder>,
     hub: Arc<Hub>,
     store: Option<Arc<Store>>,
+    auth: Arc<auth::Auth>,
     info: ServerInfo,
     /// Sending (or dropping) it stops the ticker thread, which then writes the window in
     /// progress to history.
@@ -91,6 +96,8 @@ pub enum Error {
     NoRuntime,
     #[error("starting the sampling thread: {0}")]
     Thread(#[from] std::io::Error),
+    #[error("access control: {0}")]
+    Auth(#[from] auth::AuthError),
     #[error("opening the history database {path}: {source}")]
     Store {
         path: std::path::PathBuf,
@@ -116,6 +123,20 @@ impl Sightline {
             .reload_port(reload_port)
             .build();
 
+        let auth = Arc::new(auth::Auth::new(
+            &config.access,
+            config.path.clone(),
+            auth::AuthOptions {
+                session_ttl: config.session_ttl,
+                trusted_header: config.trusted_proxy_header.clone(),
+                secure_cookies: config.secure_cookies,
+            },
+        )?);
+        if let Some(password) = &auth.generated_password {
+            tracing::warn!(
+                "no credentials configured: sign in to the dashboard as `admin` with password {password} (set SIGHTLINE_USERNAME and SIGHTLINE_PASSWORD to choose your own)"
+            );
+        }
         let recorder = Arc::new(Recorder::new(config.max_routes));
         let store = match &config.db_path {
             None => None,
@@ -133,7 +154,11 @@ impl Sightline {
                 Some(Arc::new(store))
             }
         };
-        let hub = Hub::new(config.sse_max_connections);
+        let hub = Hub::with_replay(
+            config.sse_max_connections,
+            config.sse_replay,
+            ticker::now_ms().max(1),
+        );
         let started = Instant::now();
         let info = server_info();
         let ticker = ticker::Ticker {
@@ -154,6 +179,7 @@ impl Sightline {
                 recorder,
                 hub,
                 store,
+                auth,
                 info,
                 stop_ticker: Mutex::new(Some(stop_ticker)),
                 ticker: Mutex::new(Some(ticker)),
@@ -173,8 +199,52 @@ impl Sightline {
         MetricsLayer::new(self.inner.recorder.clone(), excluded)
     }
 
-    /// The dashboard, its assets and its API, all below the configured path.
+    /// The dashboard, its assets and its API, all below the configured path, behind the
+    /// access control.
     pub fn router(&self) -> axum::Router {
+        self.build_router().0
+    }
+
+    /// Every route [`Sightline::router`] serves, by method and path pattern.
+    pub fn routes(&self) -> Vec<(http::Method, String)> {
+        self.build_router().1.0
+    }
+
+    /// The admin password made at start when no credentials were configured.
+    pub fn generated_password(&self) -> Option<&str> {
+        self.inner.auth.generated_password.as_deref()
+    }
+
+    /// Sends a custom event to every live client (`event: <event>`, `data:` the JSON of
+    /// `data`); returns its id.
+    pub fn broadcast(&self, event: &str, data: &impl serde::Serialize) -> Result<u64, EventError> {
+        self.broadcast_to(None, event, data)
+    }
+
+    /// The same on a channel: clients that asked for other channels do not get it.
+    pub fn broadcast_to(
+        &self,
+        channel: Option<&str>,
+        event: &str,
+        data: &impl serde::Serialize,
+    ) -> Result<u64, EventError> {
+        let e = live::events::check(event, channel, data)?;
+        Ok(self
+            .inner
+            .hub
+            .publish_custom(&e.event, e.channel.as_deref(), &e.data))
+    }
+
+    /// A `tracing` layer that forwards events at `level` or more severe to live clients as
+    /// `event: log` on channel `log`.
+    pub fn log_layer(&self, level: tracing::Level) -> LogLayer {
+        LogLayer {
+            hub: self.inner.hub.clone(),
+            level,
+        }
+    }
+
+    fn build_router(&self) -> (axum::Router, dashboard::RouteList) {
         let live = live::sse::LiveState {
             hub: self.inner.hub.clone(),
             retry_ms: self.inner.config.sse_retry.as_millis() as u64,
@@ -183,7 +253,13 @@ impl Sightline {
             store: self.inner.store.clone(),
             version: self.inner.info.version.clone(),
         };
-        dashboard::router(&self.inner.config, self.inner.leptos.clone(), live, history)
+        dashboard::router(
+            &self.inner.config,
+            self.inner.leptos.clone(),
+            live,
+            history,
+            self.inner.auth.clone(),
+        )
     }
 
     /// The history database, unless `Config::db_path` is `None`.

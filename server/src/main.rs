@@ -10,7 +10,7 @@ use axum::{
 };
 use clap::Parser;
 use sightline::{Sightline, config::Cli};
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::{EnvFilter, layer::SubscriberExt, util::SubscriberInitExt};
 
 mod demo;
 
@@ -25,13 +25,33 @@ impl Drop for AbortOnDrop {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
     let cli = Cli::parse();
-    let sightline = Sightline::start(cli.config()).context("while starting Sightline")?;
+    if cli.hash_password {
+        return print_password_hash();
+    }
+    let config = match cli.config() {
+        Ok(config) => config,
+        Err(reason) => {
+            eprintln!("sightline: {reason}");
+            std::process::exit(2);
+        }
+    };
+    let sightline = Sightline::start(config).context("while starting Sightline")?;
+    // Started first, so the log layer can forward to the live stream.
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let forward = cli
+        .log_events_level()
+        .map(|level| sightline.log_layer(level));
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(tracing_subscriber::fmt::layer())
+        .with(forward)
+        .init();
+    if let Some(password) = sightline.generated_password() {
+        tracing::warn!(
+            "no credentials configured: sign in as `admin` with password {password} (set SIGHTLINE_USERNAME and SIGHTLINE_PASSWORD to choose your own)"
+        );
+    }
 
     let home = sightline.config().path.as_str().to_owned();
     let app = Router::new()
@@ -61,7 +81,10 @@ async fn main() -> anyhow::Result<()> {
     );
     // Finalised once: served as a plain Router, axum rebuilds the route table for every
     // connection (memory per connection grows with the number of routes).
-    let app = app.with_state(()).into_make_service();
+    // Connection info: failed sign-ins are limited per client address.
+    let app = app
+        .with_state(())
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
     let (stopping, stopped) = tokio::sync::oneshot::channel();
     let server =
         axum::serve(listener.tap_io(tune_connection), app).with_graceful_shutdown(async move {
@@ -82,6 +105,16 @@ async fn main() -> anyhow::Result<()> {
         served = server.into_future() => served.context("while serving")?,
         () = drain_deadline => tracing::info!("stopping with connections still open"),
     }
+    Ok(())
+}
+
+/// `--hash-password`: a password from standard input to an Argon2 hash.
+fn print_password_hash() -> anyhow::Result<()> {
+    let mut password = String::new();
+    std::io::stdin().read_line(&mut password)?;
+    let password = password.trim_end_matches(['\r', '\n']);
+    anyhow::ensure!(!password.is_empty(), "no password on standard input");
+    println!("{}", sightline::auth::hash_password(password)?);
     Ok(())
 }
 

@@ -25,6 +25,7 @@ pub fn fast_config() -> Config {
         sse_heartbeat: Duration::from_millis(300),
         sse_retry: Duration::from_millis(1234),
         db_path: None,
+        access: sightline::Access::Off,
         ..Config::default()
     }
 }

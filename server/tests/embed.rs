@@ -12,15 +12,29 @@ use sightline::Sightline;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_example_app_is_monitored_at_its_own_path() {
+    const TOKEN: &str = "embed-test-token-0123456789";
     let config = sightline::Config {
         snapshot_interval: Duration::from_millis(100),
+        access: sightline::Access::Protected(sightline::Credentials {
+            users: Vec::new(),
+            tokens: vec![sightline::ApiToken {
+                token: TOKEN.into(),
+                role: sightline::Role::Viewer,
+            }],
+        }),
+        db_path: None,
         ..embed::config()
     };
     let sightline = Sightline::start(config).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(axum::serve(listener, embed::app(&sightline)).into_future());
-    let get = |path: &str| reqwest::get(format!("http://{addr}{path}"));
+    let http = reqwest::Client::new();
+    let get = |path: &str| {
+        http.get(format!("http://{addr}{path}"))
+            .bearer_auth(TOKEN)
+            .send()
+    };
 
     assert_eq!(
         get("/orders/7")
@@ -64,4 +78,9 @@ async fn the_example_app_is_monitored_at_its_own_path() {
     assert!(html.contains("/ops/metrics/pkg/sightline.js"), "{html}");
     assert!(html.contains("<h1>Dashboard</h1>"), "{html}");
     assert!(get("/sightline").await.unwrap().status() == 404);
+    // Without the token the dashboard is closed.
+    let anonymous = reqwest::get(format!("http://{addr}/ops/metrics/api/snapshot"))
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
 }

@@ -1,11 +1,17 @@
 //! The hub: encodes each event once and fans the same bytes out to every SSE client.
 //!
 //! Publishing never waits for a client. Each client reads from a bounded broadcast ring;
-//! one that falls behind by more than the ring skips ahead to the latest snapshot, so a
-//! stalled client costs neither the others' latency nor memory.
+//! one that falls behind by more than the ring catches up from the replay buffer (the
+//! custom events it missed, then the latest snapshot), so a stalled client costs neither
+//! the others' latency nor memory, and never misses an event without being told.
+//!
+//! Event ids increase by one per event. They start at the process's start time in
+//! milliseconds, so the ids of a restarted server are higher than those of the one before
+//! and a `Last-Event-ID` from before the restart is recognised as too old.
 
-use std::sync::Arc;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use arc_swap::ArcSwapOption;
 use bytes::Bytes;
@@ -22,6 +28,17 @@ const RING: usize = 16;
 pub struct Frame {
     pub id: Option<u64>,
     pub bytes: Bytes,
+    /// Set for custom events.
+    pub custom: Option<Arc<Custom>>,
+}
+
+/// What a custom event carries besides its frame.
+#[derive(Debug)]
+pub struct Custom {
+    pub channel: Option<Arc<str>>,
+    /// The same event as `event: event` with a JSON envelope (`{id, event, channel,
+    /// time_ms, data}`), for browsers, whose EventSource cannot listen to unknown names.
+    pub enveloped: Bytes,
 }
 
 /// The most recent snapshot, as a value, as JSON and as a frame.
@@ -32,10 +49,21 @@ pub struct Latest {
     pub frame: Frame,
 }
 
+/// Recent custom events, for clients that reconnect or fall behind.
+#[derive(Debug)]
+struct Replay {
+    events: VecDeque<Frame>,
+    capacity: usize,
+    /// Every custom event with an id at or above this is still in `events`.
+    floor: u64,
+}
+
 #[derive(Debug)]
 pub struct Hub {
     next_id: AtomicU64,
     latest: ArcSwapOption<Latest>,
+    /// Also serialises publishing, so ids reach the ring in order.
+    replay: Mutex<Replay>,
     tx: broadcast::Sender<Frame>,
     connections: AtomicU64,
     limit: u64,
@@ -43,13 +71,27 @@ pub struct Hub {
 
 impl Hub {
     pub fn new(connection_limit: u64) -> Arc<Self> {
+        Self::with_replay(connection_limit, 1_000, crate::ticker::now_ms().max(1))
+    }
+
+    /// `replay`: custom events kept for reconnecting clients; `first_id`: the first id.
+    pub fn with_replay(connection_limit: u64, replay: usize, first_id: u64) -> Arc<Self> {
         Arc::new(Self {
-            next_id: AtomicU64::new(1),
+            next_id: AtomicU64::new(first_id),
             latest: ArcSwapOption::empty(),
+            replay: Mutex::new(Replay {
+                events: VecDeque::with_capacity(replay.min(4_096)),
+                capacity: replay,
+                floor: first_id,
+            }),
             tx: broadcast::channel(RING).0,
             connections: AtomicU64::new(0),
             limit: connection_limit,
         })
+    }
+
+    fn replay(&self) -> std::sync::MutexGuard<'_, Replay> {
+        self.replay.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Encodes the snapshot once and sends it to every client.
@@ -57,10 +99,12 @@ impl Hub {
         let json: Arc<str> = serde_json::to_string(&snapshot)
             .expect("a snapshot always serialises")
             .into();
+        let _order = self.replay();
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let frame = Frame {
             id: Some(id),
             bytes: frame::event(Some(id), Some("snapshot"), &json),
+            custom: None,
         };
         self.latest.store(Some(Arc::new(Latest {
             snapshot,
@@ -71,10 +115,44 @@ impl Hub {
         let _ = self.tx.send(frame);
     }
 
+    /// Sends a custom event (`data`: one line of JSON) to every client; returns its id.
+    /// The caller has checked the name and channel (see `live::events`).
+    pub fn publish_custom(&self, event: &str, channel: Option<&str>, data: &str) -> u64 {
+        let mut replay = self.replay();
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let quoted = |s: &str| serde_json::to_string(s).expect("strings serialise");
+        let envelope = format!(
+            "{{\"id\":{id},\"event\":{},\"channel\":{},\"time_ms\":{},\"data\":{data}}}",
+            quoted(event),
+            channel.map_or_else(|| "null".to_owned(), quoted),
+            crate::ticker::now_ms()
+        );
+        let frame = Frame {
+            id: Some(id),
+            bytes: frame::event(Some(id), Some(event), data),
+            custom: Some(Arc::new(Custom {
+                channel: channel.map(Arc::from),
+                enveloped: frame::event(Some(id), Some("event"), &envelope),
+            })),
+        };
+        if replay.capacity > 0 {
+            if replay.events.len() == replay.capacity {
+                let evicted = replay.events.pop_front().and_then(|f| f.id);
+                replay.floor = evicted.map_or(replay.floor, |id| id + 1);
+            }
+            replay.events.push_back(frame.clone());
+        } else {
+            replay.floor = id + 1;
+        }
+        let _ = self.tx.send(frame);
+        id
+    }
+
     pub fn heartbeat(&self) {
         let _ = self.tx.send(Frame {
             id: None,
             bytes: Bytes::from_static(frame::HEARTBEAT),
+            custom: None,
         });
     }
 
@@ -82,12 +160,52 @@ impl Hub {
         self.latest.load_full()
     }
 
+    /// What a client that has seen up to `last_id` gets before the live stream: the
+    /// custom events it missed and the latest snapshot, in id order; or, when the events
+    /// it missed are no longer kept, `reset` and the latest snapshot. Without `last_id`
+    /// (a first connection), the latest snapshot.
+    pub fn catch_up(&self, last_id: Option<u64>) -> Vec<Frame> {
+        let replay = self.replay();
+        let latest = self.latest().map(|l| l.frame.clone());
+        let Some(last) = last_id else {
+            return latest.into_iter().collect();
+        };
+        if last.saturating_add(1) < replay.floor {
+            let mut out = vec![Frame {
+                id: None,
+                bytes: frame::event(
+                    None,
+                    Some("reset"),
+                    "{\"reason\":\"the events since your last id are no longer kept; here is a fresh snapshot\"}",
+                ),
+                custom: None,
+            }];
+            out.extend(latest);
+            return out;
+        }
+        let mut out: Vec<Frame> = replay
+            .events
+            .iter()
+            .filter(|f| f.id.is_some_and(|id| id > last))
+            .cloned()
+            .collect();
+        out.extend(latest.filter(|f| f.id.is_some_and(|id| id > last)));
+        out.sort_by_key(|f| f.id);
+        out
+    }
+
+    /// The id of the most recent event (one less than the first id before any).
+    pub fn last_id(&self) -> u64 {
+        self.next_id.load(Ordering::Relaxed) - 1
+    }
+
     /// Open SSE connections right now.
     pub fn connections(&self) -> u64 {
         self.connections.load(Ordering::Relaxed)
     }
 
-    /// Registers a client, or `None` when the connection limit is reached.
+    /// Registers a client, or `None` when the connection limit is reached. Subscribe
+    /// before [`Hub::catch_up`], so nothing falls between the two.
     pub fn subscribe(self: &Arc<Self>) -> Option<Subscription> {
         let counted = self
             .connections
@@ -98,6 +216,7 @@ impl Hub {
         Some(Subscription {
             rx: self.tx.subscribe(),
             hub: self.clone(),
+            pending: VecDeque::new(),
         })
     }
 }
@@ -107,21 +226,26 @@ impl Hub {
 pub struct Subscription {
     rx: broadcast::Receiver<Frame>,
     hub: Arc<Hub>,
+    pending: VecDeque<Frame>,
 }
 
 impl Subscription {
-    /// The next frame for this client. After falling behind the ring it gets the latest
-    /// snapshot and continues from there. `None` once the hub is gone.
+    /// The next frame after `last_id` for this client. After falling behind the ring it
+    /// catches up from the replay buffer. `None` once the hub is gone.
     pub async fn next(&mut self, last_id: u64) -> Option<Frame> {
         loop {
+            if let Some(frame) = self.pending.pop_front() {
+                if frame.id.is_some_and(|id| id <= last_id) {
+                    continue;
+                }
+                return Some(frame);
+            }
             match self.rx.recv().await {
                 Ok(frame) if frame.id.is_some_and(|id| id <= last_id) => continue,
                 Ok(frame) => return Some(frame),
                 Err(broadcast::error::RecvError::Lagged(_)) => {
                     self.rx = self.rx.resubscribe();
-                    if let Some(latest) = self.hub.latest().filter(|l| l.frame.id > Some(last_id)) {
-                        return Some(latest.frame.clone());
-                    }
+                    self.pending = self.hub.catch_up(Some(last_id)).into();
                 }
                 Err(broadcast::error::RecvError::Closed) => return None,
             }
@@ -157,7 +281,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_client_behind_the_ring_skips_to_the_latest() {
-        let hub = Hub::new(10);
+        let hub = Hub::with_replay(10, 100, 1);
         let mut slow = hub.subscribe().unwrap();
         for n in 0..(RING as u64 * 3) {
             hub.publish_snapshot(DashboardSnapshot {
@@ -171,6 +295,50 @@ mod tests {
         assert_eq!(
             frame.bytes.as_ptr(),
             hub.latest().unwrap().frame.bytes.as_ptr()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_client_behind_the_ring_gets_every_custom_event_it_missed() {
+        let hub = Hub::with_replay(10, 100, 1);
+        let mut slow = hub.subscribe().unwrap();
+        for n in 0..(RING as u64 * 3) {
+            hub.publish_custom("tick", None, &n.to_string());
+        }
+        let mut ids = Vec::new();
+        let mut last = 0;
+        while ids.len() < RING * 3 {
+            let frame = slow.next(last).await.unwrap();
+            last = frame.id.unwrap();
+            ids.push(last);
+        }
+        assert_eq!(ids, (1..=RING as u64 * 3).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn catch_up_replays_in_order_or_says_reset() {
+        let hub = Hub::with_replay(10, 3, 100);
+        hub.publish_custom("a", None, "1"); // 100
+        hub.publish_snapshot(DashboardSnapshot::default()); // 101
+        hub.publish_custom("b", Some("ops"), "2"); // 102
+        hub.publish_custom("c", None, "3"); // 103
+        let ids = |frames: Vec<Frame>| frames.iter().map(|f| f.id).collect::<Vec<_>>();
+        assert_eq!(
+            ids(hub.catch_up(Some(100))),
+            [Some(101), Some(102), Some(103)]
+        );
+        assert_eq!(
+            ids(hub.catch_up(Some(99))),
+            [Some(100), Some(101), Some(102), Some(103)]
+        );
+        assert_eq!(ids(hub.catch_up(None)), [Some(101)]);
+        hub.publish_custom("d", None, "4"); // 104 evicts 100
+        let reset = hub.catch_up(Some(99));
+        assert!(reset[0].bytes.starts_with(b"event: reset\n"));
+        assert_eq!(ids(reset)[1..], [Some(101)]);
+        assert_eq!(
+            ids(hub.catch_up(Some(100))),
+            [Some(101), Some(102), Some(103), Some(104)]
         );
     }
 }

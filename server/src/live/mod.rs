@@ -1,5 +1,8 @@
-//! The live side: the hub that fans snapshots out, SSE framing, and the endpoints.
+//! The live side: the hub that fans snapshots and custom events out, SSE framing, and the
+//! endpoints.
 
+pub mod events;
 pub mod frame;
 pub mod hub;
+pub mod logs;
 pub mod sse;

@@ -1,22 +1,27 @@
-//! `GET {path}/api/sse`: the live stream, and `GET {path}/api/snapshot`: its latest value.
+//! `GET {path}/api/sse`: the live stream; `GET {path}/api/snapshot`: its latest value;
+//! `POST {path}/api/events`: a custom event to every client.
 //!
-//! A client first gets `retry:` and the latest snapshot (no waiting for the next tick), then
-//! every frame the hub publishes: snapshots, and `:` heartbeats that keep idle proxies open.
+//! A client first gets `retry:` and the latest snapshot (no waiting for the next tick), or,
+//! reconnecting with `Last-Event-ID`, the custom events it missed; then every frame the
+//! hub publishes: snapshots, custom events, and `:` heartbeats that keep idle proxies open.
 
+use std::collections::HashSet;
 use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::{
     Json,
     body::Body,
-    extract::State,
+    extract::{Query, Request, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use bytes::Bytes;
+use serde::Deserialize;
 
+use super::events::{self, EventError};
 use super::frame;
-use super::hub::{Hub, Subscription};
+use super::hub::{Frame, Hub, Subscription};
 
 /// What the SSE routes need.
 #[derive(Clone, Debug)]
@@ -28,18 +33,91 @@ pub struct LiveState {
 /// Wait asked of clients turned away at the connection limit.
 const OVER_LIMIT_RETRY_MS: u64 = 30_000;
 
-pub async fn stream(State(live): State<LiveState>, headers: HeaderMap) -> Response {
+/// `GET {path}/api/sse` query parameters.
+#[derive(Debug, Default, Deserialize)]
+pub struct StreamParams {
+    /// For a first connection that resumes (EventSource sends `Last-Event-ID` only when
+    /// it reconnects by itself).
+    #[serde(rename = "lastEventId")]
+    pub last_event_id: Option<String>,
+    /// Comma-separated channels: custom events of other channels are not sent (events
+    /// without a channel always are).
+    pub channels: Option<String>,
+    /// `1`: custom events arrive as `event: event` with a JSON envelope.
+    pub envelope: Option<String>,
+}
+
+/// What one client wants of the custom events.
+#[derive(Debug)]
+struct Filter {
+    channels: Option<HashSet<String>>,
+    envelope: bool,
+}
+
+impl Filter {
+    /// The bytes this client gets for a frame, if any.
+    fn bytes(&self, frame: Frame) -> Option<Bytes> {
+        let Some(custom) = &frame.custom else {
+            return Some(frame.bytes);
+        };
+        if let (Some(wanted), Some(channel)) = (&self.channels, &custom.channel)
+            && !wanted.contains(&**channel)
+        {
+            return None;
+        }
+        Some(if self.envelope {
+            custom.enveloped.clone()
+        } else {
+            frame.bytes
+        })
+    }
+}
+
+pub async fn stream(
+    State(live): State<LiveState>,
+    headers: HeaderMap,
+    params: Result<Query<StreamParams>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let params = params.map(|Query(p)| p).unwrap_or_default();
     let Some(subscription) = live.hub.subscribe() else {
         return over_limit(&headers);
     };
-    let latest = live.hub.latest();
-    let last_id = latest.as_ref().and_then(|l| l.frame.id).unwrap_or(0);
+    let resume = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or(params.last_event_id)
+        .filter(|v| !v.trim().is_empty())
+        // An id that is not a number is no id of ours: older than anything kept.
+        .map(|v| v.trim().parse::<u64>().unwrap_or(0));
+    let filter = Filter {
+        channels: params.channels.map(|c| {
+            c.split(',')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned)
+                .collect()
+        }),
+        envelope: params.envelope.as_deref() == Some("1"),
+    };
+    let seen = live.hub.last_id();
+    let catch_up = live.hub.catch_up(resume);
+    let last_id = catch_up
+        .iter()
+        .filter_map(|f| f.id)
+        .chain([seen, resume.unwrap_or(0)])
+        .max()
+        .unwrap_or(0);
     // Sent in this order before anything live; `pop` takes from the end.
-    let mut first: Vec<Bytes> = latest.iter().map(|l| l.frame.bytes.clone()).collect();
+    let mut first: Vec<Bytes> = catch_up
+        .into_iter()
+        .filter_map(|f| filter.bytes(f))
+        .rev()
+        .collect();
     first.push(frame::retry(live.retry_ms));
     event_stream(
         StatusCode::OK,
-        Body::from_stream(frames(first, subscription, last_id)),
+        Body::from_stream(frames(first, subscription, last_id, filter)),
     )
 }
 
@@ -47,18 +125,44 @@ fn frames(
     first: Vec<Bytes>,
     subscription: Subscription,
     last_id: u64,
+    filter: Filter,
 ) -> impl futures_util::Stream<Item = Result<Bytes, Infallible>> + Send {
     futures_util::stream::unfold(
-        (first, subscription, last_id),
-        |(mut first, mut subscription, last_id)| async move {
+        (first, subscription, last_id, filter),
+        |(mut first, mut subscription, mut last_id, filter)| async move {
             if let Some(bytes) = first.pop() {
-                return Some((Ok(bytes), (first, subscription, last_id)));
+                return Some((Ok(bytes), (first, subscription, last_id, filter)));
             }
-            let frame = subscription.next(last_id).await?;
-            let last_id = frame.id.unwrap_or(last_id);
-            Some((Ok(frame.bytes), (first, subscription, last_id)))
+            loop {
+                let frame = subscription.next(last_id).await?;
+                last_id = frame.id.unwrap_or(last_id);
+                if let Some(bytes) = filter.bytes(frame) {
+                    return Some((Ok(bytes), (first, subscription, last_id, filter)));
+                }
+            }
         },
     )
+}
+
+/// `POST {path}/api/events` and `/api/send` (admin only): `{"event", "data", "channel"}`.
+pub async fn publish(State(live): State<LiveState>, req: Request) -> Response {
+    let error = |status: StatusCode, e: EventError| {
+        (status, Json(serde_json::json!({ "error": e.to_string() }))).into_response()
+    };
+    let body = match axum::body::to_bytes(req.into_body(), events::MAX_BODY).await {
+        Ok(body) => body,
+        Err(_) => return error(StatusCode::PAYLOAD_TOO_LARGE, EventError::TooLarge),
+    };
+    match events::parse(&body) {
+        Ok(e) => {
+            let id = live
+                .hub
+                .publish_custom(&e.event, e.channel.as_deref(), &e.data);
+            (StatusCode::ACCEPTED, Json(serde_json::json!({ "id": id }))).into_response()
+        }
+        Err(e @ EventError::TooLarge) => error(StatusCode::PAYLOAD_TOO_LARGE, e),
+        Err(e) => error(StatusCode::BAD_REQUEST, e),
+    }
 }
 
 fn event_stream(status: StatusCode, body: Body) -> Response {

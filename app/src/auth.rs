@@ -1,0 +1,147 @@
+//! Who is looking: the signed-in user and their role, shared by the server (which decides)
+//! and the pages (which show or hide admin controls accordingly).
+//!
+//! The server puts the request's [`Principal`] in the request's extensions; the pages read
+//! it while rendering and write it into a `<meta>` tag, from which the browser reads it
+//! back when it hydrates.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Name of the `<meta>` tag that carries the user to the browser.
+pub const META_NAME: &str = "sightline-user";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Reads every page and API.
+    Viewer,
+    /// Also changes settings and broadcasts events.
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Viewer => "viewer",
+            Self::Admin => "admin",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "viewer" => Some(Self::Viewer),
+            "admin" => Some(Self::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// A signed-in user (or an API token's holder).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Principal {
+    pub name: String,
+    pub role: Role,
+    /// Whether access control is off (everyone is an admin then, and there is no logout).
+    #[serde(default)]
+    pub open: bool,
+}
+
+impl Principal {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+}
+
+/// The current user in context: `None` on the login page.
+#[derive(Clone, Debug)]
+pub struct CurrentUser(pub Option<Principal>);
+
+impl CurrentUser {
+    /// The user the server attached to this request (server), or the one the server wrote
+    /// into the page (browser).
+    pub fn from_request() -> Self {
+        #[cfg(feature = "ssr")]
+        {
+            let principal = use_context::<http::request::Parts>()
+                .and_then(|parts| parts.extensions.get::<Principal>().cloned());
+            Self(principal)
+        }
+        #[cfg(not(feature = "ssr"))]
+        {
+            Self(read_meta())
+        }
+    }
+
+    /// `name:role[:open]` for the `<meta>` tag.
+    pub fn meta_content(&self) -> String {
+        self.0.as_ref().map_or_else(String::new, |p| {
+            format!(
+                "{}:{}{}",
+                p.role.as_str(),
+                if p.open { "open:" } else { "" },
+                p.name
+            )
+        })
+    }
+}
+
+#[cfg(not(feature = "ssr"))]
+fn read_meta() -> Option<Principal> {
+    #[cfg(feature = "hydrate")]
+    {
+        let content = web_sys::window()?
+            .document()?
+            .query_selector(&format!("meta[name=\"{META_NAME}\"]"))
+            .ok()??
+            .get_attribute("content")?;
+        parse_meta(&content)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    None
+}
+
+/// Reads [`CurrentUser::meta_content`] back.
+pub fn parse_meta(content: &str) -> Option<Principal> {
+    let (role, rest) = content.split_once(':')?;
+    let role = Role::parse(role)?;
+    let (open, name) = match rest.strip_prefix("open:") {
+        Some(name) => (true, name),
+        None => (false, rest),
+    };
+    Some(Principal {
+        name: name.to_owned(),
+        role,
+        open,
+    })
+}
+
+/// The current user, as provided by `App`.
+pub fn use_user() -> Option<Principal> {
+    use_context::<CurrentUser>().and_then(|u| u.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn meta_round_trips() {
+        for p in [
+            Principal {
+                name: "ann:x".into(),
+                role: Role::Admin,
+                open: false,
+            },
+            Principal {
+                name: "bo".into(),
+                role: Role::Viewer,
+                open: true,
+            },
+        ] {
+            let content = CurrentUser(Some(p.clone())).meta_content();
+            assert_eq!(parse_meta(&content), Some(p));
+        }
+        assert_eq!(parse_meta(""), None);
+    }
+}
