@@ -105,6 +105,9 @@ pub async fn spawn(config: Config) -> TestApp {
         .layer(sightline.layer());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let app = app
+        .with_state(())
+        .into_make_service_with_connect_info::<SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     TestApp {
         addr,
@@ -192,6 +195,26 @@ impl SseClient {
             }
             if self.read_more().await == 0 {
                 return None;
+            }
+        }
+    }
+
+    /// The next event with a name (with or without an id), as (id, name, data).
+    pub async fn next_named(&mut self) -> (Option<u64>, String, String) {
+        loop {
+            let block = self.next_block().await.expect("stream ended");
+            let field = |name: &str| {
+                block
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name))
+                    .map(str::to_owned)
+            };
+            if let Some(name) = field("event: ") {
+                return (
+                    field("id: ").map(|id| id.parse().unwrap()),
+                    name,
+                    field("data: ").unwrap_or_default(),
+                );
             }
         }
     }

@@ -15,7 +15,7 @@ pub enum EventError {
     Channel(String),
     #[error("`data` could not be encoded as JSON: {0}")]
     Data(String),
-    #[error("the body is over {MAX_BODY} bytes")]
+    #[error("the body is over 64 KiB ({MAX_BODY} bytes)")]
     TooLarge,
     #[error("the body is not the expected JSON: {0}")]
     Body(String),
