@@ -30,8 +30,8 @@ pub use base::BasePath;
 use components::layout::Layout;
 use pages::{
     app_metrics::AppMetricsPage, dashboard::DashboardPage, endpoints::EndpointsPage,
-    errors::ErrorsPage, events::EventsPage, not_found::NotFoundPage, settings::SettingsPage,
-    system::SystemPage,
+    errors::ErrorsPage, events::EventsPage, login::LoginPage, not_found::NotFoundPage,
+    settings::SettingsPage, system::SystemPage,
 };
 
 /// The document around [`App`], rendered on the server for every page.
@@ -66,8 +66,10 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     let base = BasePath::current();
     provide_context(base.clone());
-    provide_context(auth::CurrentUser::from_request());
-    live::provide_live(&base);
+    let user = auth::CurrentUser::from_request();
+    let signed_in = user.0.is_some();
+    provide_context(user);
+    live::provide_live(&base, signed_in);
     clock::provide_local_offset();
     // Server functions live below the base path too.
     #[cfg(feature = "hydrate")]
@@ -95,6 +97,7 @@ pub fn App() -> impl IntoView {
                         <Route path=StaticSegment("errors") view=ErrorsPage ssr=SsrMode::Async/>
                         <Route path=StaticSegment("events") view=EventsPage/>
                         <Route path=StaticSegment("settings") view=SettingsPage ssr=SsrMode::Async/>
+                        <Route path=StaticSegment("login") view=LoginPage/>
                     </Routes>
                 </Layout>
             </div>

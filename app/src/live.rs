@@ -2,8 +2,11 @@
 //!
 //! The server renders the first paint from the latest snapshot and embeds it in the page
 //! ([`InitialSnapshot`]); the browser starts from that same value, then an `EventSource` on
-//! `{base}/api/sse` replaces it at every tick. EventSource reconnects by itself; if the
-//! browser gives up on a connection, a new one is opened after a pause.
+//! `{base}/api/sse` replaces it at every tick. Custom events and logs arrive on the same
+//! connection (as enveloped `event` events) and are kept, newest first and at most
+//! [`MAX_EVENTS`], for the Events page. EventSource reconnects by itself (sending
+//! `Last-Event-ID`, so nothing is missed); if the browser gives up on a connection, a new
+//! one is opened after a pause, resuming from the last id seen.
 
 use leptos::prelude::*;
 
@@ -28,6 +31,37 @@ pub enum LiveStatus {
     Connected,
     /// The connection dropped; the browser is retrying.
     Reconnecting,
+}
+
+/// Custom events and logs kept in the browser; older ones are dropped.
+pub const MAX_EVENTS: usize = 500;
+
+/// A custom event or log line, as the server's envelope carries it.
+#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+pub struct LiveEvent {
+    pub id: u64,
+    pub event: String,
+    pub channel: Option<String>,
+    pub time_ms: u64,
+    pub data: serde_json::Value,
+}
+
+impl LiveEvent {
+    /// A log line's level; `None` for custom events.
+    pub fn level(&self) -> Option<&str> {
+        (self.event == "log").then(|| self.data["level"].as_str().unwrap_or("info"))
+    }
+}
+
+/// Events received, newest first, with how many arrived in all.
+#[derive(Clone, Copy, Debug)]
+pub struct LiveEvents {
+    pub items: ReadSignal<std::collections::VecDeque<LiveEvent>>,
+    pub received: ReadSignal<u64>,
+}
+
+pub fn use_live_events() -> LiveEvents {
+    use_context::<LiveEvents>().expect("provide_live() is called in App")
 }
 
 /// Signals fed by the live stream.
@@ -56,16 +90,31 @@ pub fn InitialSnapshotScript() -> impl IntoView {
     view! { <script type="application/json" id=INITIAL_SNAPSHOT_ID inner_html=json></script> }
 }
 
-/// Creates the live signals and, in the browser, the connection that drives them.
-pub fn provide_live(base: &BasePath) -> Live {
+/// Creates the live signals and, in the browser, the connection that drives them (only
+/// when signed in: the stream is closed to everyone else).
+pub fn provide_live(base: &BasePath, signed_in: bool) -> Live {
     let (status, set_status) = signal(LiveStatus::Connecting);
     let (snapshot, set_snapshot) = signal(initial_snapshot());
     let (updated_at, set_updated_at) = signal(None::<f64>);
     let (now, set_now) = signal(None::<f64>);
+    let (items, set_items) = signal(std::collections::VecDeque::<LiveEvent>::new());
+    let (received, set_received) = signal(0u64);
+    provide_context(LiveEvents { items, received });
     #[cfg(feature = "hydrate")]
     {
-        let url = base.join("/api/sse");
+        let url = base.join("/api/sse?envelope=1");
+        let sinks = browser::Sinks {
+            status: set_status,
+            snapshot: set_snapshot,
+            updated_at: set_updated_at,
+            events: set_items,
+            received: set_received,
+            last_id: std::rc::Rc::new(std::cell::Cell::new(None)),
+        };
         Effect::new(move |_| {
+            if !signed_in {
+                return;
+            }
             let clock = js_sys_now;
             set_now.set(Some(clock()));
             if let Some(taken) = snapshot.get_untracked().map(|s| s.timestamp_ms as f64) {
@@ -75,11 +124,20 @@ pub fn provide_live(base: &BasePath) -> Live {
                 move || set_now.set(Some(clock())),
                 std::time::Duration::from_secs(1),
             );
-            browser::connect(url.clone(), set_status, set_snapshot, set_updated_at);
+            browser::connect(url.clone(), sinks.clone());
         });
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = (base, set_status, set_snapshot, set_updated_at, set_now);
+    let _ = (
+        base,
+        signed_in,
+        set_status,
+        set_snapshot,
+        set_updated_at,
+        set_now,
+        set_items,
+        set_received,
+    );
     let live = Live {
         status,
         snapshot,
@@ -112,57 +170,96 @@ fn js_sys_now() -> f64 {
 
 #[cfg(feature = "hydrate")]
 mod browser {
+    use std::cell::Cell;
+    use std::collections::VecDeque;
+    use std::rc::Rc;
+
     use leptos::prelude::*;
     use wasm_bindgen::{JsCast, closure::Closure};
     use web_sys::{EventSource, MessageEvent};
 
-    use super::{LiveStatus, js_sys_now};
+    use super::{LiveEvent, LiveStatus, MAX_EVENTS, js_sys_now};
     use crate::snapshot::DashboardSnapshot;
 
     /// Pause before replacing an EventSource the browser closed for good.
     const REOPEN_AFTER: std::time::Duration = std::time::Duration::from_secs(3);
 
-    pub fn connect(
-        url: String,
-        set_status: WriteSignal<LiveStatus>,
-        set_snapshot: WriteSignal<Option<DashboardSnapshot>>,
-        set_updated_at: WriteSignal<Option<f64>>,
-    ) {
-        let Ok(source) = EventSource::new(&url) else {
-            set_status.set(LiveStatus::Reconnecting);
+    /// Where the stream's events go.
+    #[derive(Clone)]
+    pub struct Sinks {
+        pub status: WriteSignal<LiveStatus>,
+        pub snapshot: WriteSignal<Option<DashboardSnapshot>>,
+        pub updated_at: WriteSignal<Option<f64>>,
+        pub events: WriteSignal<VecDeque<LiveEvent>>,
+        pub received: WriteSignal<u64>,
+        /// The last event id seen, to resume from on a new connection.
+        pub last_id: Rc<Cell<Option<String>>>,
+    }
+
+    fn listen(source: &EventSource, name: &str, f: impl FnMut(MessageEvent) + 'static) {
+        let callback = Closure::<dyn FnMut(MessageEvent)>::new(f);
+        let _ = source.add_event_listener_with_callback(name, callback.as_ref().unchecked_ref());
+        callback.forget();
+    }
+
+    pub fn connect(url: String, sinks: Sinks) {
+        let full = match sinks.last_id.take() {
+            Some(id) => format!("{url}&lastEventId={id}"),
+            None => url.clone(),
+        };
+        let Ok(source) = EventSource::new(&full) else {
+            sinks.status.set(LiveStatus::Reconnecting);
             return;
         };
-        let on_open = Closure::<dyn FnMut()>::new(move || set_status.set(LiveStatus::Connected));
+        let status = sinks.status;
+        let on_open = Closure::<dyn FnMut()>::new(move || status.set(LiveStatus::Connected));
         source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         on_open.forget();
 
-        let on_snapshot = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-            let Some(text) = event.data().as_string() else {
-                return;
-            };
-            match serde_json::from_str::<DashboardSnapshot>(&text) {
-                Ok(snapshot) => {
-                    set_status.set(LiveStatus::Connected);
-                    set_snapshot.set(Some(snapshot));
-                    set_updated_at.set(Some(js_sys_now()));
+        listen(&source, "snapshot", {
+            let sinks = sinks.clone();
+            move |event: MessageEvent| {
+                sinks.last_id.set(Some(event.last_event_id()));
+                let Some(text) = event.data().as_string() else {
+                    return;
+                };
+                match serde_json::from_str::<DashboardSnapshot>(&text) {
+                    Ok(snapshot) => {
+                        sinks.status.set(LiveStatus::Connected);
+                        sinks.snapshot.set(Some(snapshot));
+                        sinks.updated_at.set(Some(js_sys_now()));
+                    }
+                    Err(error) => leptos::logging::warn!("unreadable snapshot: {error}"),
                 }
-                Err(error) => leptos::logging::warn!("unreadable snapshot: {error}"),
             }
         });
-        let _ = source
-            .add_event_listener_with_callback("snapshot", on_snapshot.as_ref().unchecked_ref());
-        on_snapshot.forget();
+        listen(&source, "event", {
+            let sinks = sinks.clone();
+            move |event: MessageEvent| {
+                sinks.last_id.set(Some(event.last_event_id()));
+                let Some(text) = event.data().as_string() else {
+                    return;
+                };
+                match serde_json::from_str::<LiveEvent>(&text) {
+                    Ok(item) => {
+                        sinks.events.update(|items| {
+                            items.push_front(item);
+                            items.truncate(MAX_EVENTS);
+                        });
+                        sinks.received.update(|n| *n += 1);
+                    }
+                    Err(error) => leptos::logging::warn!("unreadable event: {error}"),
+                }
+            }
+        });
 
         let on_error = Closure::<dyn FnMut()>::new({
             let source = source.clone();
             move || {
-                set_status.set(LiveStatus::Reconnecting);
+                sinks.status.set(LiveStatus::Reconnecting);
                 if source.ready_state() == EventSource::CLOSED {
-                    let url = url.clone();
-                    set_timeout(
-                        move || connect(url, set_status, set_snapshot, set_updated_at),
-                        REOPEN_AFTER,
-                    );
+                    let (url, sinks) = (url.clone(), sinks.clone());
+                    set_timeout(move || connect(url, sinks), REOPEN_AFTER);
                 }
             }
         });

@@ -40,7 +40,8 @@ export async function startServer(
   }
   let log = "";
   const child = spawn(binary, ["--addr", `127.0.0.1:${port}`, "--db-path", dbPath], {
-    env: { ...process.env, LEPTOS_SITE_ROOT: siteRoot, RUST_LOG: "warn", ...env },
+    // Access control is off unless a suite passes credentials (auth.spec.ts does).
+    env: { ...process.env, LEPTOS_SITE_ROOT: siteRoot, RUST_LOG: "warn", SIGHTLINE_AUTH: "off", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   child.stdout!.on("data", (chunk) => (log += chunk));

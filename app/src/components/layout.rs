@@ -5,6 +5,7 @@ use leptos_router::components::A;
 
 use super::live_badge::LiveBadge;
 use crate::BasePath;
+use crate::auth::use_user;
 use crate::theme::ThemeToggle;
 
 /// Sidebar entries: label and path below the base.
@@ -21,6 +22,17 @@ const NAV: [(&str, &str); 7] = [
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
     let base = BasePath::current();
+    let user = use_user();
+    // Signed out (the login page): no sections, no live badge.
+    let signed_in = user.is_some();
+    let account = user.filter(|u| !u.open).map(|u| {
+        view! {
+            <form method="post" action=base.join("/api/logout") class="account">
+                <span class="who" data-testid="who">{u.name.clone()}" · "{u.role.as_str()}</span>
+                <button type="submit" class="button">"Sign out"</button>
+            </form>
+        }
+    });
     view! {
         <header class="topbar">
             <A href=base.as_str().to_owned() attr:class="brand">
@@ -28,11 +40,12 @@ pub fn Layout(children: Children) -> impl IntoView {
                 "Sightline"
             </A>
             <div class="topbar-right">
-                <LiveBadge/>
+                {signed_in.then(|| view! { <LiveBadge/> })}
+                {account}
                 <ThemeToggle/>
             </div>
         </header>
-        <nav class="sidebar" aria-label="Sections">
+        <nav class="sidebar" aria-label="Sections" hidden=!signed_in>
             <ul>
                 {NAV
                     .into_iter()

@@ -53,10 +53,15 @@ fn SettingsForm(
     };
     let oldest = info.oldest_ms;
     let offset = crate::clock::use_local_offset();
+    let is_admin = crate::auth::use_user().is_some_and(|u| u.is_admin());
     view! {
         <section class="panel">
             <h2>"History"</h2>
             <form class="settings-form" on:submit=submit>
+                {(!is_admin).then(|| view! {
+                    <p class="hint" data-testid="read-only">"Only an admin can change these."</p>
+                })}
+                <fieldset disabled=!is_admin>
                 <label>
                     <span>"Keep history for (days)"</span>
                     <input type="number" name="retention_days" min="1" max="365" required
@@ -69,7 +74,10 @@ fn SettingsForm(
                         node_ref=threshold value=info.slow_threshold_ms data-testid="slow-threshold"/>
                     <small>"Requests at least this slow are kept one by one."</small>
                 </label>
-                <button type="submit" class="button primary" disabled=move || save.pending().get()>"Save"</button>
+                </fieldset>
+                {is_admin.then(|| view! {
+                    <button type="submit" class="button primary" disabled=move || save.pending().get()>"Save"</button>
+                })}
                 {outcome}
             </form>
         </section>

@@ -25,7 +25,7 @@ fn now_ms() -> u64 {
         .as_millis() as u64
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -37,6 +37,8 @@ pub fn serve_sightline(port: u16) {
         let sightline = sightline::Sightline::start(sightline::Config {
             snapshot_interval: TICK,
             sse_max_connections: 2 * CLIENTS as u64,
+            db_path: None,
+            access: sightline::Access::Off,
             ..sightline::Config::default()
         })
         .unwrap();
@@ -213,11 +215,11 @@ async fn client(port: u16, stats: Arc<Stats>) {
     }
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+pub fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-fn number_after(haystack: &[u8], key: &[u8]) -> Option<u64> {
+pub fn number_after(haystack: &[u8], key: &[u8]) -> Option<u64> {
     let start = find(haystack, key)? + key.len();
     let digits: Vec<u8> = haystack[start..]
         .iter()

@@ -3,12 +3,13 @@
 //!
 //! ```sh
 //! ./scripts/bench.sh                 # all of them; or name some:
-//! ./scripts/bench.sh record sampler  # record | sampler | overhead | fanout | history
+//! ./scripts/bench.sh record sampler  # record | sampler | overhead | fanout | history | events
 //! ```
 //!
 //! The binary also plays the servers it measures (`serve-*` subcommands), started as child
 //! processes so the load generator and the server under test never share a runtime.
 
+mod events;
 mod fanout;
 mod history;
 mod overhead;
@@ -29,6 +30,7 @@ fn main() {
         Some("serve-sightline") => fanout::serve_sightline(port(&args)),
         Some("serve-axum") => fanout::serve_axum(port(&args)),
         Some("serve-bare") => fanout::serve_bare(port(&args)),
+        Some("serve-events") => events::serve(port(&args)),
         _ => {
             let all = args.is_empty();
             let wants = |name: &str| all || args.iter().any(|a| a == name);
@@ -47,6 +49,9 @@ fn main() {
             }
             if wants("history") {
                 history::run();
+            }
+            if wants("events") {
+                events::run();
             }
         }
     }

@@ -155,6 +155,32 @@ pub(crate) mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Bytes that are not UTF-8 (as an app might hand over) go through lossy decoding;
+        /// the frame still parses as one event and no line of it starts a field that the
+        /// encoder did not write.
+        #[test]
+        fn non_utf8_input_stays_one_event(
+            name in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..16),
+            data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+        ) {
+            let name = String::from_utf8_lossy(&name);
+            let data = String::from_utf8_lossy(&data);
+            let frame = event(Some(9), Some(&name), &data);
+            let text = std::str::from_utf8(&frame).unwrap();
+            proptest::prop_assert_eq!(parse(text).len(), 1, "{:?}", text);
+            proptest::prop_assert!(text.ends_with("\n\n"));
+            let body = &text[..text.len() - 2];
+            proptest::prop_assert!(!body.contains("\n\n") && !body.contains('\r'));
+            for line in body.split('\n') {
+                proptest::prop_assert!(
+                    line.starts_with("id: ") || line.starts_with("event: ") || line.starts_with("data: "),
+                    "{:?}", line
+                );
+            }
+        }
+    }
+
     #[test]
     fn empty_data_is_still_one_event() {
         let parsed = parse(std::str::from_utf8(&event(None, None, "")).unwrap());
