@@ -49,10 +49,7 @@ async fn client(port: u16, connected: Arc<AtomicU64>, delays: Arc<std::sync::Mut
     }
     let (mut buf, mut chunk, mut counted) = (Vec::new(), vec![0u8; 8 * 1024], false);
     let mut mine = Vec::with_capacity(EVENTS);
-    loop {
-        let Ok(n) = stream.read(&mut chunk).await else {
-            break;
-        };
+    while let Ok(n) = stream.read(&mut chunk).await {
         if n == 0 {
             break;
         }
