@@ -31,6 +31,7 @@ fn main() {
         Some("serve-axum") => fanout::serve_axum(port(&args)),
         Some("serve-bare") => fanout::serve_bare(port(&args)),
         Some("serve-events") => events::serve(port(&args)),
+        Some("serve-bare-events") => events::serve_bare(port(&args)),
         _ => {
             let all = args.is_empty();
             let wants = |name: &str| all || args.iter().any(|a| a == name);
