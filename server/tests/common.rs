@@ -199,22 +199,27 @@ impl SseClient {
         }
     }
 
+    /// The next block's `id:`, `event:` and `data:` fields.
+    async fn next_fields(&mut self) -> (Option<u64>, Option<String>, String) {
+        let block = self.next_block().await.expect("stream ended");
+        let field = |name: &str| {
+            block
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .map(str::to_owned)
+        };
+        (
+            field("id: ").map(|id| id.parse().unwrap()),
+            field("event: "),
+            field("data: ").unwrap_or_default(),
+        )
+    }
+
     /// The next event with a name (with or without an id), as (id, name, data).
     pub async fn next_named(&mut self) -> (Option<u64>, String, String) {
         loop {
-            let block = self.next_block().await.expect("stream ended");
-            let field = |name: &str| {
-                block
-                    .lines()
-                    .find_map(|l| l.strip_prefix(name))
-                    .map(str::to_owned)
-            };
-            if let Some(name) = field("event: ") {
-                return (
-                    field("id: ").map(|id| id.parse().unwrap()),
-                    name,
-                    field("data: ").unwrap_or_default(),
-                );
+            if let (id, Some(name), data) = self.next_fields().await {
+                return (id, name, data);
             }
         }
     }
@@ -222,19 +227,8 @@ impl SseClient {
     /// The next event with an `id:`, as (id, event name, data).
     pub async fn next_event(&mut self) -> (u64, String, String) {
         loop {
-            let block = self.next_block().await.expect("stream ended");
-            let field = |name: &str| {
-                block
-                    .lines()
-                    .find_map(|l| l.strip_prefix(name))
-                    .map(str::to_owned)
-            };
-            if let Some(id) = field("id: ") {
-                return (
-                    id.parse().unwrap(),
-                    field("event: ").unwrap_or_default(),
-                    field("data: ").unwrap_or_default(),
-                );
+            if let (Some(id), name, data) = self.next_fields().await {
+                return (id, name.unwrap_or_default(), data);
             }
         }
     }

@@ -22,9 +22,7 @@ pub fn serve(port: u16) {
             // Snapshots out of the way: this measures custom events.
             snapshot_interval: Duration::from_secs(3600),
             sse_max_connections: 2 * CLIENTS as u64,
-            db_path: None,
-            access: sightline::Access::Off,
-            ..sightline::Config::default()
+            ..super::config()
         })
         .unwrap();
         super::serve(sightline.router(), port).await;

@@ -37,9 +37,7 @@ pub fn serve_sightline(port: u16) {
         let sightline = sightline::Sightline::start(sightline::Config {
             snapshot_interval: TICK,
             sse_max_connections: 2 * CLIENTS as u64,
-            db_path: None,
-            access: sightline::Access::Off,
-            ..sightline::Config::default()
+            ..super::config()
         })
         .unwrap();
         super::serve(sightline.router(), port).await;

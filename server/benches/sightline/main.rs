@@ -58,6 +58,15 @@ fn main() {
     }
 }
 
+/// Sightline as the benchmark servers run it: no history file, no sign-in.
+pub fn config() -> sightline::Config {
+    sightline::Config {
+        db_path: None,
+        access: sightline::Access::Off,
+        ..sightline::Config::default()
+    }
+}
+
 fn flag(args: &[String], name: &str) -> String {
     args.iter()
         .skip_while(|a| *a != name)

@@ -22,12 +22,7 @@ pub fn serve(layer: &str, port: u16) {
         let app = Router::new().route("/hello", get(|| async { "Hello, World!" }));
         let (app, _sightline) = match layer {
             "sightline" => {
-                let sightline = sightline::Sightline::start(sightline::Config {
-                    db_path: None,
-                    access: sightline::Access::Off,
-                    ..sightline::Config::default()
-                })
-                .unwrap();
+                let sightline = sightline::Sightline::start(super::config()).unwrap();
                 (app.layer(sightline.layer()), Some(sightline))
             }
             "noop" => (

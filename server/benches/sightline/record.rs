@@ -77,12 +77,7 @@ fn through_router() -> (f64, f64, f64) {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let sightline = sightline::Sightline::start(sightline::Config {
-            db_path: None,
-            access: sightline::Access::Off,
-            ..sightline::Config::default()
-        })
-        .unwrap();
+        let sightline = sightline::Sightline::start(super::config()).unwrap();
         let plain = Router::new().route("/hello/{name}", get(|| async { "hello" }));
         let layered = plain.clone().layer(sightline.layer());
         // Any layer at all costs axum a boxed service; this one does nothing else.
