@@ -82,12 +82,20 @@ fn y_at(v: f64, max: f64) -> f64 {
     HEIGHT - BOTTOM - (v / max).clamp(0.0, 1.0) * (HEIGHT - TOP - BOTTOM)
 }
 
-/// An SVG path through the points; a gap longer than two steps starts a new segment.
+/// An SVG path through the points; a gap longer than two steps starts a new segment. A
+/// segment of one point gets a tiny stroke so that its round cap shows it as a dot.
 pub fn path(points: &Points, from: u64, to: u64, max: f64, step_ms: u64) -> String {
     let mut d = String::new();
     let mut last: Option<u64> = None;
+    let mut segment = 0usize;
     for &(t, v) in points {
         let jump = last.is_none_or(|l| t.saturating_sub(l) > 2 * step_ms.max(1));
+        if jump {
+            if segment == 1 {
+                d.push_str(" h0.01");
+            }
+            segment = 0;
+        }
         d.push_str(&format!(
             "{}{:.1},{:.1}",
             if jump {
@@ -98,7 +106,11 @@ pub fn path(points: &Points, from: u64, to: u64, max: f64, step_ms: u64) -> Stri
             x_at(t, from, to),
             y_at(v, max)
         ));
+        segment += 1;
         last = Some(t);
+    }
+    if segment == 1 {
+        d.push_str(" h0.01");
     }
     d
 }
@@ -367,7 +379,7 @@ mod tests {
         assert_eq!(
             d,
             format!(
-                "M{LEFT:.1},{:.1} L{:.1},{:.1} L{:.1},{:.1} M{:.1},{TOP:.1}",
+                "M{LEFT:.1},{:.1} L{:.1},{:.1} L{:.1},{:.1} M{:.1},{TOP:.1} h0.01",
                 HEIGHT - BOTTOM,
                 x_at(10, 0, 100),
                 y_at(5.0, 10.0),
@@ -377,6 +389,7 @@ mod tests {
             )
         );
         assert_eq!(path(&vec![], 0, 1, 1.0, 1), "");
+        assert!(path(&vec![(5, 1.0)], 0, 10, 1.0, 1).ends_with(" h0.01"));
     }
 
     #[test]
