@@ -113,7 +113,14 @@ impl Ticker {
                         server: info,
                     });
                 }
-                _ = probe.tick() => lag.probe(&self.runtime).await,
+                _ = probe.tick() => {
+                    // The probe waits on the app's runtime; a stop must not wait on it
+                    // (Sightline may be dropped on that runtime's only thread).
+                    tokio::select! {
+                        () = lag.probe(&self.runtime) => {}
+                        _ = &mut stop => break,
+                    }
+                }
                 _ = heartbeat.tick() => self.hub.heartbeat(),
                 _ = &mut stop => break,
             }

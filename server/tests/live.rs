@@ -244,3 +244,23 @@ async fn unknown_api_paths_get_a_json_404() {
             .contains("/sightline/api/no-such-thing")
     );
 }
+
+#[test]
+fn dropping_sightline_on_its_own_runtime_thread_returns() {
+    let (done, wait) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let sightline = sightline::Sightline::start(fast_config()).unwrap();
+            // The runtime's only thread is busy: a lag probe spawned meanwhile cannot run.
+            std::thread::sleep(Duration::from_millis(600));
+            drop(sightline);
+        });
+        done.send(()).unwrap();
+    });
+    wait.recv_timeout(Duration::from_secs(10))
+        .expect("dropping Sightline returned");
+}
