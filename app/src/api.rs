@@ -1,8 +1,9 @@
 //! Server functions behind the history pages. They run the same queries as the REST API:
 //! the server provides a [`Backend`] in context, and both call it.
 //!
-//! Their URLs are `{path}/api/fn/...`: the browser prefixes the base path at start-up
-//! (see `crate::hydrate_base`).
+//! Their URLs are `{path}/api/fn/sightline/...`: the browser prefixes the base path at
+//! start-up (see `crate::App`). The `sightline` segment keeps them apart from an embedding
+//! app's own server functions, which share one registry with these.
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
@@ -15,6 +16,23 @@ use crate::history::{
 
 #[cfg(feature = "ssr")]
 pub use backend::{Answer, Backend, HistoryBackend};
+
+/// The paths (below the base path) of Sightline's server functions: the only ones its
+/// router serves.
+pub fn paths() -> [&'static str; 9] {
+    use leptos::server_fn::ServerFn;
+    [
+        FetchOverview::PATH,
+        FetchSamples::PATH,
+        FetchEndpoints::PATH,
+        FetchTop::PATH,
+        FetchSlow::PATH,
+        FetchErrors::PATH,
+        FetchErrorDistribution::PATH,
+        FetchSettings::PATH,
+        SaveSettings::PATH,
+    ]
+}
 
 #[cfg(feature = "ssr")]
 mod backend {
@@ -44,9 +62,41 @@ mod backend {
     pub struct Backend(pub Arc<dyn HistoryBackend>);
 }
 
+/// Refuses with `status` (as the HTTP status of the server function's answer).
+#[cfg(feature = "ssr")]
+fn refuse(status: http::StatusCode, message: &str) -> ServerFnError {
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(status);
+    }
+    ServerFnError::new(message)
+}
+
+/// Who called, as the server's access guard put it on the request. Checked here as well
+/// as by the guard, so a server function mounted where no guard runs fails closed.
+#[cfg(feature = "ssr")]
+fn caller() -> Result<crate::auth::Principal, ServerFnError> {
+    use_context::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<crate::auth::Principal>().cloned())
+        .ok_or_else(|| refuse(http::StatusCode::UNAUTHORIZED, "sign in first"))
+}
+
+/// The history backend, for anyone signed in.
 #[cfg(feature = "ssr")]
 fn backend() -> Result<Backend, ServerFnError> {
+    caller()?;
     use_context::<Backend>().ok_or_else(|| ServerFnError::new("history is not configured"))
+}
+
+/// The history backend, for admins only: what changes state.
+#[cfg(feature = "ssr")]
+fn admin_backend() -> Result<Backend, ServerFnError> {
+    if !caller()?.is_admin() {
+        return Err(refuse(
+            http::StatusCode::FORBIDDEN,
+            "this needs the admin role",
+        ));
+    }
+    backend()
 }
 
 #[cfg(feature = "ssr")]
@@ -54,12 +104,12 @@ fn answer<T>(result: Result<T, crate::history::HistoryError>) -> Result<T, Serve
     result.map_err(|e| ServerFnError::new(e.to_string()))
 }
 
-#[server(prefix = "/api/fn", endpoint = "overview", input = Json)]
+#[server(prefix = "/api/fn/sightline", endpoint = "overview", input = Json)]
 pub async fn fetch_overview(params: RangeParams) -> Result<OverviewHistory, ServerFnError> {
     answer(backend()?.0.overview(params).await)
 }
 
-#[server(prefix = "/api/fn", endpoint = "samples", input = Json)]
+#[server(prefix = "/api/fn/sightline", endpoint = "samples", input = Json)]
 pub async fn fetch_samples(
     group: SampleGroup,
     params: RangeParams,
@@ -67,39 +117,39 @@ pub async fn fetch_samples(
     answer(backend()?.0.samples(group, params).await)
 }
 
-#[server(prefix = "/api/fn", endpoint = "endpoints", input = Json)]
+#[server(prefix = "/api/fn/sightline", endpoint = "endpoints", input = Json)]
 pub async fn fetch_endpoints(params: EndpointsParams) -> Result<EndpointsPage, ServerFnError> {
     answer(backend()?.0.endpoints(params).await)
 }
 
-#[server(prefix = "/api/fn", endpoint = "top", input = Json)]
+#[server(prefix = "/api/fn/sightline", endpoint = "top", input = Json)]
 pub async fn fetch_top(params: TopParams) -> Result<TopEndpoints, ServerFnError> {
     answer(backend()?.0.top(params).await)
 }
 
-#[server(prefix = "/api/fn", endpoint = "slow", input = Json)]
+#[server(prefix = "/api/fn/sightline", endpoint = "slow", input = Json)]
 pub async fn fetch_slow(params: SlowParams) -> Result<RecordsPage, ServerFnError> {
     answer(backend()?.0.slow(params).await)
 }
 
-#[server(prefix = "/api/fn", endpoint = "errors", input = Json)]
+#[server(prefix = "/api/fn/sightline", endpoint = "errors", input = Json)]
 pub async fn fetch_errors(params: ErrorsParams) -> Result<RecordsPage, ServerFnError> {
     answer(backend()?.0.errors(params).await)
 }
 
-#[server(prefix = "/api/fn", endpoint = "error_distribution", input = Json)]
+#[server(prefix = "/api/fn/sightline", endpoint = "error_distribution", input = Json)]
 pub async fn fetch_error_distribution(
     params: RangeParams,
 ) -> Result<ErrorDistribution, ServerFnError> {
     answer(backend()?.0.error_distribution(params).await)
 }
 
-#[server(prefix = "/api/fn", endpoint = "settings", input = Json)]
+#[server(prefix = "/api/fn/sightline", endpoint = "settings", input = Json)]
 pub async fn fetch_settings() -> Result<SettingsInfo, ServerFnError> {
     answer(backend()?.0.settings().await)
 }
 
-#[server(prefix = "/api/fn", endpoint = "save_settings", input = Json)]
+#[server(prefix = "/api/fn/sightline", endpoint = "save_settings", input = Json)]
 pub async fn save_settings(update: SettingsUpdate) -> Result<SettingsInfo, ServerFnError> {
-    answer(backend()?.0.save_settings(update).await)
+    answer(admin_backend()?.0.save_settings(update).await)
 }

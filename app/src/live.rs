@@ -44,6 +44,9 @@ pub struct LiveEvent {
     pub channel: Option<String>,
     pub time_ms: u64,
     pub data: serde_json::Value,
+    /// Not an event: a mark that events may be missing here (the server said `reset`).
+    #[serde(default)]
+    pub gap: bool,
 }
 
 impl LiveEvent {
@@ -104,6 +107,7 @@ pub fn provide_live(base: &BasePath, signed_in: bool) -> Live {
     {
         let url = base.join("/api/sse?envelope=1");
         let sinks = browser::Sinks {
+            login: base.join("/login"),
             status: set_status,
             snapshot: set_snapshot,
             updated_at: set_updated_at,
@@ -194,6 +198,8 @@ mod browser {
         pub received: WriteSignal<u64>,
         /// The last event id seen, to resume from on a new connection.
         pub last_id: Rc<Cell<Option<String>>>,
+        /// Where to go when the session ends.
+        pub login: String,
     }
 
     fn listen(source: &EventSource, name: &str, f: impl FnMut(MessageEvent) + 'static) {
@@ -249,6 +255,45 @@ mod browser {
                         sinks.received.update(|n| *n += 1);
                     }
                     Err(error) => leptos::logging::warn!("unreadable event: {error}"),
+                }
+            }
+        });
+
+        // The events since the last id are lost (or the id meant nothing here): mark the
+        // gap; the fresh snapshot follows.
+        listen(&source, "reset", {
+            let sinks = sinks.clone();
+            move |event: MessageEvent| {
+                let reason = event
+                    .data()
+                    .as_string()
+                    .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+                    .unwrap_or_default();
+                let gap = LiveEvent {
+                    id: 0,
+                    event: "reset".into(),
+                    channel: None,
+                    time_ms: js_sys_now() as u64,
+                    data: reason,
+                    gap: true,
+                };
+                sinks.events.update(|items| {
+                    items.push_front(gap);
+                    items.truncate(MAX_EVENTS);
+                });
+            }
+        });
+        // Signed out (here or in another tab) or expired: to the login page, back here after.
+        listen(&source, "signed-out", {
+            let (source, login) = (source.clone(), sinks.login.clone());
+            move |_| {
+                source.close();
+                if let Some(window) = web_sys::window() {
+                    let here = window.location().pathname().unwrap_or_default()
+                        + &window.location().search().unwrap_or_default();
+                    let target =
+                        format!("{login}?next={}", crate::history::encode_component(&here));
+                    let _ = window.location().assign(&target);
                 }
             }
         });

@@ -64,6 +64,10 @@ pub struct RuntimeStats {
     /// Time a freshly spawned probe task waited before it first ran, over the last sample period.
     pub scheduling_lag_avg_ms: f64,
     pub scheduling_lag_max_ms: f64,
+    /// A probe task has waited longer than the probe's timeout and still not run: the
+    /// lag is at least `scheduling_lag_max_ms`.
+    #[serde(default)]
+    pub starved: bool,
 }
 
 /// Request totals, rates and latency of the monitored app.

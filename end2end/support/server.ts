@@ -39,7 +39,7 @@ export async function startServer(
     throw new Error(`${binary} does not exist: run \`cargo leptos build --release\` first`);
   }
   let log = "";
-  const child = spawn(binary, ["--addr", `127.0.0.1:${port}`, "--db-path", dbPath], {
+  const child = spawn(binary, ["--addr", `127.0.0.1:${port}`, "--db-path", dbPath, "--demo"], {
     // Access control is off unless a suite passes credentials (auth.spec.ts does).
     env: { ...process.env, LEPTOS_SITE_ROOT: siteRoot, RUST_LOG: "warn", SIGHTLINE_AUTH: "off", ...env },
     stdio: ["ignore", "pipe", "pipe"],

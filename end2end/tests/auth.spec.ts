@@ -83,3 +83,34 @@ test("an admin sees the admin controls", async ({ page }) => {
   await page.goto(url("/events"));
   await expect(page.getByTestId("send-event")).toBeVisible();
 });
+
+test("signing out in one tab sends the other tabs to the login page", async ({ browser }) => {
+  const context = await browser.newContext();
+  try {
+    const first = await context.newPage();
+    await first.goto(url("/"));
+    await signIn(first, ADMIN);
+    await expect(first.locator(".app")).toHaveAttribute("data-hydrated", "true");
+    const second = await context.newPage();
+    await second.goto(url("/events"));
+    await expect(second.locator(".app")).toHaveAttribute("data-hydrated", "true");
+    await expect(second.getByTestId("live-badge")).toContainText("Connected");
+
+    await first.getByRole("button", { name: "Sign out" }).click();
+    // The second tab's stream ends with its session, and the tab goes to sign in again,
+    // to come back to where it was.
+    await expect(second).toHaveURL(/\/sightline\/login\?next=%2Fsightline%2Fevents/);
+    await expect(second.getByRole("heading", { name: "Sign in" })).toBeVisible();
+  } finally {
+    await context.close();
+  }
+});
+
+test("the login page carries no figure of the service", async ({ page }) => {
+  await page.goto(url("/login"));
+  const html = await page.content();
+  expect(html).toContain('id="sightline-snapshot">null</script>');
+  for (const secret of ["timestamp_ms", "instance_id", "pid ", "live connections"]) {
+    expect(html).not.toContain(secret);
+  }
+});

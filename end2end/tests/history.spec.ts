@@ -30,7 +30,7 @@ test("history survives a restart: the endpoints table counts the requests sent b
   await hydrated(page);
   const row = page.getByTestId("endpoints-table").locator("tr", { hasText: "/api/users/{id}" });
   await expect(row.locator("td").nth(1)).toHaveText("34");
-  await expect(row.locator("td").nth(2)).toContainText("4");
+  await expect(row.locator("td").nth(2)).toHaveText("4 (11.8%)");
   await expect(page.getByTestId("top-chart").locator(".bar")).toHaveCount(1);
 });
 

@@ -44,7 +44,9 @@ test("the badge shows a server restart and the page recovers by itself", async (
     await hydrated(page);
     const badge = page.getByTestId("live-badge");
     await expect(badge).toContainText("Connected");
-    const pid = await page.getByTestId("server-bar").innerText();
+    const bar = page.getByTestId("server-bar");
+    const instance = await bar.getAttribute("data-instance");
+    expect(instance).toMatch(/^[0-9a-f]{16}$/);
 
     await stopServer(server);
     await expect(badge).toContainText("Reconnecting");
@@ -52,7 +54,30 @@ test("the badge shows a server restart and the page recovers by itself", async (
     server = await startServer(port, env);
     await expect(badge).toContainText("Connected", { timeout: 20_000 });
     // Data from the new process arrives without a reload.
-    await expect(page.getByTestId("server-bar")).not.toHaveText(pid, { timeout: 10_000 });
+    await expect(bar).toHaveAttribute("data-instance", /^[0-9a-f]{16}$/, { timeout: 10_000 });
+    await expect(bar).not.toHaveAttribute("data-instance", instance!, { timeout: 10_000 });
+  } finally {
+    await stopServer(server);
+  }
+});
+
+test("after a restart the Events page marks the events that may be missing", async ({ page }) => {
+  const port = 3000 + Math.floor(Math.random() * 1000) + 4000;
+  const env = { SIGHTLINE_SSE_RETRY_MS: "300", SIGHTLINE_SNAPSHOT_INTERVAL_MS: "300" };
+  let server = await startServer(port, env);
+  try {
+    await page.goto(`${baseURL(port)}${basePath}/events`);
+    await hydrated(page);
+    const badge = page.getByTestId("live-badge");
+    await expect(badge).toContainText("Connected");
+    await expect(page.getByTestId("events-gap")).toHaveCount(0);
+
+    // The new server never issued the ids the page has seen: it says `reset`.
+    await stopServer(server);
+    server = await startServer(port, env);
+    await expect(badge).toContainText("Connected", { timeout: 20_000 });
+    await expect(page.getByTestId("events-gap")).toHaveCount(1, { timeout: 10_000 });
+    await expect(page.getByTestId("events-gap")).toContainText("Events may be missing here");
   } finally {
     await stopServer(server);
   }

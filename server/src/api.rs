@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::{
-    Json, Router,
+    Extension, Json, Router,
     extract::{Query, State, rejection::JsonRejection, rejection::QueryRejection},
     http::{Method, StatusCode, header},
     response::{IntoResponse, Response},
@@ -20,6 +20,7 @@ use sightline_app::history::{
 };
 
 use sightline_app::BasePath;
+use sightline_app::auth::Principal;
 
 use crate::dashboard::RouteList;
 use crate::store::{Store, StoreError, query};
@@ -204,8 +205,12 @@ async fn get_settings(State(h): State<HistoryState>) -> Response {
 
 async fn post_settings(
     State(h): State<HistoryState>,
+    caller: Option<Extension<Principal>>,
     body: Result<Json<SettingsUpdate>, JsonRejection>,
 ) -> Response {
+    if let Some(refused) = crate::auth::refuse_unless_admin(caller.as_deref()) {
+        return refused;
+    }
     match body {
         Ok(Json(update)) => reply(h.save_settings(update).await),
         Err(e) => error_response(e.status(), e.body_text(), None),

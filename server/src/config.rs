@@ -237,9 +237,13 @@ pub struct Cli {
     #[arg(long)]
     pub hash_password: bool,
 
-    /// Requests per second the built-in demo API sends itself (0: off).
+    /// Requests per second the built-in demo API sends itself (0: off; more implies --demo).
     #[arg(long, env = "SIGHTLINE_DEMO_RPS", default_value_t = 0)]
     pub demo_rps: u32,
+
+    /// Serve the built-in demo API (`/api/users`, `/api/orders`, ...) beside the dashboard.
+    #[arg(long, env = "SIGHTLINE_DEMO")]
+    pub demo: bool,
 }
 
 fn parse_path(raw: &str) -> Result<BasePath, String> {

@@ -8,8 +8,10 @@ use axum::{
     routing::{any, get, post},
 };
 use leptos::{config::LeptosOptions, prelude::*};
-use leptos_axum::{LeptosRoutes, generate_route_list, render_app_to_stream_with_context};
-use sightline_app::{App, live::InitialSnapshot, shell};
+use leptos_axum::{
+    generate_route_list, render_app_to_stream_with_context, render_route_with_context,
+};
+use sightline_app::{App, auth::Principal, live::InitialSnapshot, shell};
 use tower::ServiceBuilder;
 use tower_http::{
     compression::CompressionLayer,
@@ -54,8 +56,11 @@ pub(crate) fn router(
         move || {
             provide_context(base.clone());
             provide_context(backend.clone());
-            // The first paint shows the latest snapshot: no empty "waiting" state.
-            if let Some(latest) = hub.latest() {
+            // The first paint shows the latest snapshot (no empty "waiting" state), but only
+            // to someone signed in: the login page carries no figure at all.
+            let signed_in = use_context::<http::request::Parts>()
+                .is_some_and(|parts| parts.extensions.get::<Principal>().is_some());
+            if let Some(latest) = hub.latest().filter(|_| signed_in) {
                 provide_context(InitialSnapshot {
                     snapshot: latest.snapshot.clone(),
                     json: latest.json.clone(),
@@ -70,9 +75,6 @@ pub(crate) fn router(
             view! { <App/> }
         }
     });
-    for route in &routes {
-        list.note(&get_only, route.path().to_owned());
-    }
     let render_shell = {
         let options = options.clone();
         move || shell(options.clone())
@@ -109,7 +111,13 @@ pub(crate) fn router(
             )
         }
     };
-    list.note(&[Method::GET, Method::POST], base.join("/api/fn/{*name}"));
+    // Exactly Sightline's own server functions: not a catch-all, which would also run an
+    // embedding app's server functions (they share one registry) below this base path.
+    let mut functions = Router::new();
+    for path in sightline_app::api::paths() {
+        list.note(&[Method::POST], base.join(path));
+        functions = functions.route(path, post(server_fns.clone()));
+    }
     let sign_in = Router::new()
         .route(
             &list.note(&[Method::POST], base.join("/api/login")),
@@ -145,12 +153,19 @@ pub(crate) fn router(
         .merge(api::router(history, &base, &mut list))
         .merge(sign_in)
         // Server functions look themselves up by path: nesting strips the base path.
-        .nest(
-            base.as_str(),
-            Router::new().route("/api/fn/{*name}", any(server_fns)),
+        .nest(base.as_str(), functions);
+    // The app's pages, each rendered in its own SSR mode. Not `leptos_routes_with_context`:
+    // it also mounts every server function at the site root, outside the base path (where
+    // an embedding app's own `/api/fn/...` would collide with them).
+    let page = render_route_with_context(routes.clone(), context.clone(), render_shell.clone());
+    let mut pages = Router::<LeptosOptions>::new();
+    for route in &routes {
+        pages = pages.route(
+            &list.note(&get_only, route.path().to_owned()),
+            get(page.clone()),
         );
-    let pages = Router::<LeptosOptions>::new()
-        .leptos_routes_with_context(&options, routes, context.clone(), render_shell.clone())
+    }
+    let pages = pages
         .nest_service(&list.note(&get_only, base.join("/pkg")), assets)
         .route_service(&list.note(&get_only, base.join("/favicon.svg")), favicon)
         .route(
@@ -163,7 +178,9 @@ pub(crate) fn router(
         )
         .with_state(options)
         .merge(api)
-        .layer(axum::middleware::from_fn_with_state(auth, auth::guard));
+        // On every route (and every method of it), but not on the fallback: a request
+        // outside the dashboard belongs to the embedding app, which answers it as it likes.
+        .route_layer(axum::middleware::from_fn_with_state(auth, auth::guard));
     (pages, list)
 }
 

@@ -15,7 +15,9 @@
 //!     .merge(sightline.router())
 //!     .layer(sightline.layer());
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
-//! axum::serve(listener, app.with_state(()).into_make_service()).await?;
+//! // Connection info lets the sign-in limit count per client address.
+//! let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+//! axum::serve(listener, app).await?;
 //! # Ok(())
 //! # }
 //! ```
@@ -47,6 +49,9 @@ use metrics::recorder::Recorder;
 use sightline_app::history::Settings;
 use sightline_app::snapshot::ServerInfo;
 use store::Store;
+
+/// The `tracing` target of the generated-password notice, which the log forwarder skips.
+pub const CREDENTIALS_TARGET: &str = "sightline::credentials";
 
 /// A running Sightline; cheap to clone. The sampling thread stops with the last clone.
 #[derive(Clone, Debug)]
@@ -133,9 +138,14 @@ impl Sightline {
             },
         )?);
         if let Some(password) = &auth.generated_password {
-            tracing::warn!(
-                "no credentials configured: sign in to the dashboard as `admin` with password {password} (set SIGHTLINE_USERNAME and SIGHTLINE_PASSWORD to choose your own)"
+            // To standard error as well: an app without a tracing subscriber still shows it.
+            // Never to the live log stream (see `live::logs`).
+            let notice = format!(
+                "Sightline: no credentials configured: sign in to the dashboard at {} as `admin` with password {password} (set SIGHTLINE_USERNAME and SIGHTLINE_PASSWORD to choose your own)",
+                config.path.join("/login")
             );
+            eprintln!("{notice}");
+            tracing::warn!(target: CREDENTIALS_TARGET, "{notice}");
         }
         let recorder = Arc::new(Recorder::new(config.max_routes));
         let store = match &config.db_path {

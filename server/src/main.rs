@@ -47,16 +47,14 @@ async fn main() -> anyhow::Result<()> {
         .with(tracing_subscriber::fmt::layer())
         .with(forward)
         .init();
-    if let Some(password) = sightline.generated_password() {
-        tracing::warn!(
-            "no credentials configured: sign in as `admin` with password {password} (set SIGHTLINE_USERNAME and SIGHTLINE_PASSWORD to choose your own)"
-        );
-    }
-
+    // (A generated password was written to standard error by `start`.)
     let home = sightline.config().path.as_str().to_owned();
-    let app = Router::new()
-        .route("/", get(move || async move { Redirect::temporary(&home) }))
-        .merge(demo::routes())
+    let mut app = Router::new().route("/", get(move || async move { Redirect::temporary(&home) }));
+    // The demo API only when asked for: a bare `sightline` serves nothing but the dashboard.
+    if cli.demo || cli.demo_rps > 0 {
+        app = app.merge(demo::routes());
+    }
+    let app = app
         .merge(sightline.router())
         .fallback(not_found)
         .layer(sightline.layer());

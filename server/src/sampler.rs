@@ -182,23 +182,57 @@ pub struct LagProbe {
     count: u32,
     sum: Duration,
     max: Duration,
+    /// The probe task sent to the app's runtime that has not run yet.
+    pending: Option<(Instant, tokio::sync::oneshot::Receiver<Duration>)>,
 }
 
+/// A probe that has waited this long counts as "at least this": the runtime is starved.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+
 impl LagProbe {
-    /// One measurement of the runtime behind `runtime`.
-    pub async fn probe(&mut self, runtime: &tokio::runtime::Handle) {
+    /// Sends one probe task to the app's runtime, or collects the one sent before. Never
+    /// waits: a starved runtime must not stop the ticker that reports it.
+    pub fn probe(&mut self, runtime: &tokio::runtime::Handle) {
+        if let Some((sent, rx)) = &mut self.pending {
+            match rx.try_recv() {
+                Ok(lag) => {
+                    self.note(lag);
+                    self.pending = None;
+                }
+                Err(tokio::sync::oneshot::error::TryRecvError::Empty) => return,
+                // The runtime dropped the task (shutting down): no measurement.
+                Err(tokio::sync::oneshot::error::TryRecvError::Closed) => {
+                    let _ = sent;
+                    self.pending = None;
+                }
+            }
+        }
+        let (tx, rx) = tokio::sync::oneshot::channel();
         let sent = Instant::now();
-        let lag = runtime
-            .spawn(async move { sent.elapsed() })
-            .await
-            .unwrap_or_default();
+        drop(runtime.spawn(async move {
+            let _ = tx.send(sent.elapsed());
+        }));
+        self.pending = Some((sent, rx));
+    }
+
+    fn note(&mut self, lag: Duration) {
         self.count += 1;
         self.sum += lag;
         self.max = self.max.max(lag);
     }
 
-    /// The runtime's figures, with the lag since the last call.
+    /// The runtime's figures, with the lag since the last call. A probe still waiting
+    /// after [`PROBE_TIMEOUT`] counts with the time it has waited so far, and marks the
+    /// runtime as starved.
     pub fn take(&mut self, runtime: &tokio::runtime::Handle) -> RuntimeStats {
+        let waiting = self
+            .pending
+            .as_ref()
+            .map(|(sent, _)| sent.elapsed())
+            .filter(|waited| *waited >= PROBE_TIMEOUT);
+        if let Some(waited) = waiting {
+            self.note(waited);
+        }
         let metrics = runtime.metrics();
         let ms = |d: Duration| d.as_secs_f64() * 1_000.0;
         let stats = RuntimeStats {
@@ -211,8 +245,11 @@ impl LagProbe {
                 ms(self.sum) / self.count as f64
             },
             scheduling_lag_max_ms: ms(self.max),
+            starved: waiting.is_some(),
         };
-        *self = Self::default();
+        self.count = 0;
+        self.sum = Duration::ZERO;
+        self.max = Duration::ZERO;
         stats
     }
 }
@@ -236,19 +273,35 @@ mod tests {
         }
     }
 
-    #[tokio::test(flavor = "current_thread")]
-    async fn lag_is_the_time_a_task_waits_to_run() {
-        let runtime = tokio::runtime::Handle::current();
+    #[test]
+    fn lag_is_the_time_a_task_waits_to_run_and_a_starved_runtime_is_said_so() {
+        let app = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let runtime = app.handle().clone();
         let mut probe = LagProbe::default();
-        probe.probe(&runtime).await;
-        // A task that hogs the only worker: the probe's task must wait behind it.
-        tokio::spawn(async { std::thread::sleep(Duration::from_millis(30)) });
-        probe.probe(&runtime).await;
+        probe.probe(&runtime);
+        // The app's only thread is busy for 30 ms before it runs the probe's task.
+        app.block_on(async {
+            std::thread::sleep(Duration::from_millis(30));
+            tokio::task::yield_now().await;
+        });
+        probe.probe(&runtime);
         let stats = probe.take(&runtime);
         assert_eq!(stats.workers, 1);
         assert!(stats.scheduling_lag_max_ms >= 30.0, "{stats:?}");
-        assert!(stats.scheduling_lag_avg_ms >= 15.0, "{stats:?}");
-        // Taking resets the period.
-        assert_eq!(probe.take(&runtime).scheduling_lag_max_ms, 0.0);
+        assert!(!stats.starved);
+        // Nothing runs the app's runtime now: probing never waits, and after the timeout
+        // the figure is "at least the timeout".
+        let asked = Instant::now();
+        for _ in 0..3 {
+            probe.probe(&runtime);
+        }
+        assert!(asked.elapsed() < PROBE_TIMEOUT);
+        std::thread::sleep(PROBE_TIMEOUT);
+        let stats = probe.take(&runtime);
+        assert!(stats.starved, "{stats:?}");
+        assert!(stats.scheduling_lag_max_ms >= PROBE_TIMEOUT.as_millis() as f64);
     }
 }

@@ -113,14 +113,9 @@ impl Ticker {
                         server: info,
                     });
                 }
-                _ = probe.tick() => {
-                    // The probe waits on the app's runtime; a stop must not wait on it
-                    // (Sightline may be dropped on that runtime's only thread).
-                    tokio::select! {
-                        () = lag.probe(&self.runtime) => {}
-                        _ = &mut stop => break,
-                    }
-                }
+                // Never waits on the app's runtime: snapshots and heartbeats keep flowing
+                // exactly when the app is overloaded, and a stop is never held up.
+                _ = probe.tick() => lag.probe(&self.runtime),
                 _ = heartbeat.tick() => self.hub.heartbeat(),
                 _ = &mut stop => break,
             }

@@ -158,7 +158,16 @@ pub struct SseClient {
 
 impl SseClient {
     pub async fn connect(addr: SocketAddr, path: &str, extra_headers: &str) -> Self {
-        let mut stream = TcpStream::connect(addr).await.unwrap();
+        let stream = TcpStream::connect(addr).await.unwrap();
+        Self::start(stream, addr, path, extra_headers).await
+    }
+
+    async fn start(
+        mut stream: TcpStream,
+        addr: SocketAddr,
+        path: &str,
+        extra_headers: &str,
+    ) -> Self {
         let request = format!(
             "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n{extra_headers}\r\n"
         );
@@ -175,6 +184,15 @@ impl SseClient {
         client.head = client.buffer[..end].to_ascii_lowercase();
         client.buffer.drain(..end + 4);
         client
+    }
+
+    /// The same, over a socket whose receive buffer is `bytes` (the kernel's minimum
+    /// permitting), so that a client that stops reading fills it at once.
+    pub async fn connect_with_receive_buffer(addr: SocketAddr, path: &str, bytes: u32) -> Self {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(bytes).unwrap();
+        let stream = socket.connect(addr).await.unwrap();
+        Self::start(stream, addr, path, "").await
     }
 
     async fn read_more(&mut self) -> usize {
@@ -246,4 +264,77 @@ fn take_block(buffer: &mut String) -> Option<String> {
     let block = cleaned[..end].to_owned();
     *buffer = cleaned[end + 2..].to_owned();
     Some(block)
+}
+
+pub const ADMIN_TOKEN: &str = "admin-token-0123456789abcdef";
+pub const VIEWER_TOKEN: &str = "viewer-token-0123456789abcdef";
+
+/// Access control on: admin `ann`, viewer `vic`, and a token for each role.
+pub fn secured() -> Config {
+    use sightline::{Access, ApiToken, Credentials, Password, Role, User};
+    Config {
+        access: Access::Protected(Credentials {
+            users: vec![
+                User {
+                    name: "ann".into(),
+                    password: Password::Plain("ann's long password".into()),
+                    role: Role::Admin,
+                },
+                User {
+                    name: "vic".into(),
+                    password: Password::Hash(
+                        sightline::auth::hash_password("vic's long password").unwrap(),
+                    ),
+                    role: Role::Viewer,
+                },
+            ],
+            tokens: vec![
+                ApiToken {
+                    token: ADMIN_TOKEN.into(),
+                    role: Role::Admin,
+                },
+                ApiToken {
+                    token: VIEWER_TOKEN.into(),
+                    role: Role::Viewer,
+                },
+            ],
+        }),
+        ..fast_config()
+    }
+}
+
+/// A client that follows no redirects, so they can be checked.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+pub async fn sign_in(app: &TestApp, name: &str, password: &str) -> reqwest::Response {
+    client()
+        .post(app.url("/sightline/api/login"))
+        .json(&serde_json::json!({ "username": name, "password": password }))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// `name=value` of the session cookie a sign-in set.
+pub fn session_cookie(response: &reqwest::Response) -> String {
+    let set = response.headers()[reqwest::header::SET_COOKIE]
+        .to_str()
+        .unwrap();
+    set.split(';').next().unwrap().to_owned()
+}
+
+/// Resident memory, in bytes, from a `/proc/<pid>/status` file (Linux).
+pub fn rss_of(status_file: &str) -> u64 {
+    let status = std::fs::read_to_string(status_file).unwrap();
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kb * 1024
 }

@@ -136,18 +136,40 @@ async fn a_client_that_stops_reading_does_not_hold_up_the_others() {
     let app = spawn(fast_config()).await;
     app.snapshot_where("a first snapshot exists", |_| true)
         .await;
-    // Connects, then never reads again.
-    let stalled = SseClient::connect(app.addr, "/sightline/api/sse", "").await;
+    // Connects with a tiny receive window, then never reads again.
+    let mut stalled =
+        SseClient::connect_with_receive_buffer(app.addr, "/sightline/api/sse", 4_096).await;
     let mut reader = SseClient::connect(app.addr, "/sightline/api/sse", "").await;
-    let (mut last, _, _) = reader.next_event().await;
-    for _ in 0..30 {
-        let (id, event, _) = reader.next_event().await;
-        assert_eq!(event, "snapshot");
-        // Each tick's snapshot arrives, none skipped, while the other client sleeps.
-        assert_eq!(id, last + 1);
-        last = id;
+    reader.next_event().await;
+    // 12 MB of events, far past both sockets' buffers and the replay buffer. The reader
+    // gets every one, in order (each is read before the next is sent, so the reader never
+    // falls behind), while the other client sleeps.
+    let payload = "x".repeat(30_000);
+    for _ in 0..400 {
+        let sent = app.sightline.broadcast("bulk", &payload).unwrap();
+        loop {
+            let (id, event, data) = reader.next_event().await;
+            if event == "bulk" {
+                assert_eq!((id, data.len()), (sent, payload.len() + 2));
+                break;
+            }
+        }
     }
-    drop(stalled);
+    // The stalled client really was stalled past every buffer: when it reads again, it is
+    // told that what it missed is gone (`reset`), then the stream goes on.
+    let mut reset = false;
+    for _ in 0..500 {
+        let (_, name, _) = stalled.next_named().await;
+        if name == "reset" {
+            reset = true;
+            break;
+        }
+    }
+    assert!(
+        reset,
+        "the stalled client was never behind the replay buffer"
+    );
+    assert_eq!(stalled.next_event().await.1, "snapshot");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -122,12 +122,12 @@ pub fn DashboardPage() -> impl IntoView {
             <EndpointTable title="Most failing endpoints" rows=rows(|s| &s.endpoints.top_by_error_rate) testid="top-errors"/>
         </div>
 
-        <footer class="server-bar" data-testid="server-bar">
+        <footer class="server-bar" data-testid="server-bar" data-instance=text(|s| s.server.instance_id.clone())>
             <span>{text(|s| format!("{} {}", s.server.name, s.server.version))}</span>
             <span>{text(|s| format!("pid {}", s.server.pid))}</span>
             <span>{text(|s| format!("up {}", format::duration(s.process.uptime_seconds)))}</span>
             <span data-testid="sse-connections">{text(|s| format!("{} live connections", s.server.sse_connections))}</span>
-            <span>{text(|s| format!("tokio: {} workers, {} tasks, lag {}", s.runtime.workers, s.runtime.alive_tasks, format::millis(s.runtime.scheduling_lag_avg_ms)))}</span>
+            <span>{text(|s| format!("tokio: {} workers, {} tasks, lag {}", s.runtime.workers, s.runtime.alive_tasks, if s.runtime.starved { format!("≥ {} (starved)", format::millis(s.runtime.scheduling_lag_max_ms)) } else { format::millis(s.runtime.scheduling_lag_avg_ms) }))}</span>
             <span class="muted">{text(|s| s.server.rustc.clone())}</span>
         </footer>
     }

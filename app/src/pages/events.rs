@@ -20,6 +20,10 @@ fn severity(level: &str) -> usize {
 /// Whether an event passes the filters: `kind` is `all`, `events`, `logs` or a level
 /// (that level and more severe).
 pub fn shown(e: &LiveEvent, kind: &str, channel: &str, text: &str) -> bool {
+    // A gap concerns every filter: whatever was lost might have matched.
+    if e.gap {
+        return true;
+    }
     let kind_ok = match (kind, e.level()) {
         ("all", _) => true,
         ("events", level) => level.is_none(),
@@ -150,6 +154,16 @@ fn EventRow(event: LiveEvent, offset: RwSignal<i32>) -> impl IntoView {
         event.data.to_string()
     };
     let pretty = serde_json::to_string_pretty(&event.data).unwrap_or_default();
+    if event.gap {
+        let reason = event.data["reason"].as_str().unwrap_or_default().to_owned();
+        return view! {
+            <li class="gap" data-testid="events-gap" role="note">
+                <time class="num">{move || format::date_time(time, offset.get())}</time>
+                " Events may be missing here: "{reason}
+            </li>
+        }
+        .into_any();
+    }
     view! {
         <li>
             <details class="record" data-testid="event" data-event=event.event.clone()>
@@ -163,6 +177,7 @@ fn EventRow(event: LiveEvent, offset: RwSignal<i32>) -> impl IntoView {
             </details>
         </li>
     }
+    .into_any()
 }
 
 /// For admins: send a custom event to every open dashboard (and every SSE client).
@@ -236,6 +251,7 @@ mod tests {
             channel: channel.map(Into::into),
             time_ms: 0,
             data,
+            gap: false,
         }
     }
 

@@ -24,7 +24,7 @@ pub fn LoginPage() -> impl IntoView {
             <h1>"Sign in"</h1>
             <p class="intro">"This dashboard shows the metrics of a live service; sign in to see them."</p>
             <form method="post" action=base.join("/api/login") class="settings-form">
-                <input type="hidden" name="next" prop:value=next/>
+                <input type="hidden" name="next" value=next/>
                 <label>
                     <span>"Username"</span>
                     <input type="text" name="username" autocomplete="username" required autofocus/>

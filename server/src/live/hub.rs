@@ -22,6 +22,9 @@ use super::frame;
 
 /// Frames kept for clients that are a little behind.
 const RING: usize = 16;
+/// Bytes the replay buffer holds at most (both encodings of each event counted), whatever
+/// its length in events: 1,000 events of 60 KB would otherwise pin 120 MB.
+pub const REPLAY_BYTES: usize = 8 << 20;
 
 /// One encoded SSE frame; cloning shares the bytes.
 #[derive(Clone, Debug)]
@@ -54,6 +57,8 @@ pub struct Latest {
 struct Replay {
     events: VecDeque<Frame>,
     capacity: usize,
+    /// Bytes held by `events`.
+    bytes: usize,
     /// Every custom event with an id at or above this is still in `events`.
     floor: u64,
 }
@@ -82,6 +87,7 @@ impl Hub {
             replay: Mutex::new(Replay {
                 events: VecDeque::with_capacity(replay.min(4_096)),
                 capacity: replay,
+                bytes: 0,
                 floor: first_id,
             }),
             tx: broadcast::channel(RING).0,
@@ -135,13 +141,20 @@ impl Hub {
                 enveloped: frame::event(Some(id), Some("event"), &envelope),
             })),
         };
-        if replay.capacity > 0 {
-            if replay.events.len() == replay.capacity {
-                let evicted = replay.events.pop_front().and_then(|f| f.id);
-                replay.floor = evicted.map_or(replay.floor, |id| id + 1);
+        let size = frame_size(&frame);
+        if replay.capacity > 0 && size <= REPLAY_BYTES {
+            while replay.events.len() >= replay.capacity || replay.bytes + size > REPLAY_BYTES {
+                let Some(evicted) = replay.events.pop_front() else {
+                    break;
+                };
+                replay.bytes -= frame_size(&evicted);
+                replay.floor = evicted.id.map_or(replay.floor, |id| id + 1);
             }
+            replay.bytes += size;
             replay.events.push_back(frame.clone());
         } else {
+            replay.events.clear();
+            replay.bytes = 0;
             replay.floor = id + 1;
         }
         let _ = self.tx.send(frame);
@@ -170,14 +183,18 @@ impl Hub {
         let Some(last) = last_id else {
             return latest.into_iter().collect();
         };
-        if last.saturating_add(1) < replay.floor {
+        let reason = if last.saturating_add(1) < replay.floor {
+            Some("the events since your last id are no longer kept; here is a fresh snapshot")
+        } else if last > self.last_id() {
+            Some("your last id was not issued by this server; here is a fresh snapshot")
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            let data = serde_json::json!({ "reason": reason }).to_string();
             let mut out = vec![Frame {
                 id: None,
-                bytes: frame::event(
-                    None,
-                    Some("reset"),
-                    "{\"reason\":\"the events since your last id are no longer kept; here is a fresh snapshot\"}",
-                ),
+                bytes: frame::event(None, Some("reset"), &data),
                 custom: None,
             }];
             out.extend(latest);
@@ -219,6 +236,11 @@ impl Hub {
             pending: VecDeque::new(),
         })
     }
+}
+
+/// Bytes a replayed event holds: its frame and its envelope.
+fn frame_size(frame: &Frame) -> usize {
+    frame.bytes.len() + frame.custom.as_ref().map_or(0, |c| c.enveloped.len())
 }
 
 /// One client's place in the stream; the connection count drops with it.
@@ -340,5 +362,27 @@ mod tests {
             ids(hub.catch_up(Some(100))),
             [Some(101), Some(102), Some(103), Some(104)]
         );
+        // An id from the future (forged, or another server's) is told to start over.
+        for forged in [105, u64::MAX] {
+            let reset = hub.catch_up(Some(forged));
+            assert!(reset[0].bytes.starts_with(b"event: reset\n"), "{forged}");
+            assert_eq!(ids(reset)[1..], [Some(101)]);
+        }
+    }
+
+    #[test]
+    fn the_replay_buffer_is_bounded_in_bytes_too() {
+        let hub = Hub::with_replay(10, 1_000, 1);
+        let big = format!("\"{}\"", "x".repeat(60_000));
+        for _ in 0..1_000 {
+            hub.publish_custom("big", None, &big);
+        }
+        let replay = hub.replay();
+        assert!(replay.bytes <= REPLAY_BYTES, "{}", replay.bytes);
+        let held: usize = replay.events.iter().map(frame_size).sum();
+        assert_eq!(held, replay.bytes);
+        assert!(replay.events.len() < 1_000 && replay.events.len() > 10);
+        // The floor moved with what was evicted.
+        assert_eq!(replay.floor, replay.events[0].id.unwrap());
     }
 }

@@ -1,5 +1,10 @@
 //! Forwards the app's `tracing` events to SSE clients as `event: log` (channel `log`),
 //! with their level, target, message and fields as JSON.
+//!
+//! Not forwarded: the HTTP transport's own chatter (`hyper`, `h2`, ...), which a busy
+//! server produces per connection, and Sightline's credentials notice (the generated
+//! password is for the person who started the app, not for every viewer). Each line is
+//! capped at [`MAX_TEXT`] bytes of message and of fields.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -16,6 +21,41 @@ pub struct LogLayer {
     pub(crate) hub: Arc<Hub>,
     /// The most verbose level forwarded.
     pub(crate) level: Level,
+}
+
+/// Bytes of a log line's message, and of its fields, forwarded at most.
+pub const MAX_TEXT: usize = 2_048;
+
+/// Targets never forwarded (a prefix up to `::` or the whole target).
+const SILENT: [&str; 7] = [
+    "hyper",
+    "hyper_util",
+    "h2",
+    "tower",
+    "rustls",
+    "mio",
+    crate::CREDENTIALS_TARGET,
+];
+
+fn silent(target: &str) -> bool {
+    SILENT.iter().any(|s| {
+        target
+            .strip_prefix(s)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+    })
+}
+
+/// `text` cut to at most `max` bytes on a character boundary, marked when cut.
+pub fn truncate(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push('…');
+    }
+    text
 }
 
 #[derive(Default)]
@@ -65,18 +105,45 @@ impl<S: Subscriber> Layer<S> for LogLayer {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let meta = event.metadata();
         // Levels compare by verbosity: TRACE > DEBUG > ... > ERROR.
-        if *meta.level() > self.level {
+        if *meta.level() > self.level || silent(meta.target()) {
             return;
         }
         let mut fields = Fields::default();
         event.record(&mut fields);
+        let mut extra = serde_json::Value::Object(fields.fields);
+        if extra.to_string().len() > MAX_TEXT {
+            extra = serde_json::json!({ "truncated": truncate(extra.to_string(), MAX_TEXT) });
+        }
         let data = serde_json::json!({
             "level": meta.level().as_str().to_ascii_lowercase(),
             "target": meta.target(),
-            "message": fields.message,
-            "fields": fields.fields,
+            "message": truncate(fields.message, MAX_TEXT),
+            "fields": extra,
         });
         self.hub
             .publish_custom("log", Some("log"), &data.to_string());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transport_and_credentials_stay_out_and_long_text_is_cut() {
+        for target in [
+            "hyper",
+            "hyper::proto::h1",
+            "h2::codec",
+            crate::CREDENTIALS_TARGET,
+        ] {
+            assert!(silent(target), "{target}");
+        }
+        for target in ["hyperion", "my_app", "sightline", "h2o::x"] {
+            assert!(!silent(target), "{target}");
+        }
+        let cut = truncate("é".repeat(3_000), MAX_TEXT);
+        assert!(cut.len() <= MAX_TEXT + '…'.len_utf8() && cut.ends_with('…'));
+        assert_eq!(truncate("short".into(), MAX_TEXT), "short");
     }
 }

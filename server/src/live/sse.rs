@@ -10,7 +10,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::{
-    Json,
+    Extension, Json,
     body::Body,
     extract::{Query, Request, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
@@ -19,9 +19,12 @@ use axum::{
 use bytes::Bytes;
 use serde::Deserialize;
 
+use sightline_app::auth::Principal;
+
 use super::events::{self, EventError};
 use super::frame;
 use super::hub::{Frame, Hub, Subscription};
+use crate::auth::SessionEnd;
 
 /// What the SSE routes need.
 #[derive(Clone, Debug)]
@@ -73,12 +76,26 @@ impl Filter {
     }
 }
 
+/// Channels one client may name at most, and the longest name.
+pub const MAX_CHANNELS: usize = 32;
+
 pub async fn stream(
     State(live): State<LiveState>,
+    session: Option<Extension<SessionEnd>>,
     headers: HeaderMap,
     params: Result<Query<StreamParams>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let params = params.map(|Query(p)| p).unwrap_or_default();
+    let channels = match params.channels.as_deref().map(parse_channels).transpose() {
+        Ok(channels) => channels,
+        Err(message) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(serde_json::json!({ "error": message, "param": "channels" })),
+            )
+                .into_response();
+        }
+    };
     let Some(subscription) = live.hub.subscribe() else {
         return over_limit(&headers);
     };
@@ -91,17 +108,14 @@ pub async fn stream(
         // An id that is not a number is no id of ours: older than anything kept.
         .map(|v| v.trim().parse::<u64>().unwrap_or(0));
     let filter = Filter {
-        channels: params.channels.map(|c| {
-            c.split(',')
-                .map(str::trim)
-                .filter(|c| !c.is_empty())
-                .map(str::to_owned)
-                .collect()
-        }),
+        channels,
         envelope: params.envelope.as_deref() == Some("1"),
     };
     let seen = live.hub.last_id();
     let catch_up = live.hub.catch_up(resume);
+    // An id this server never issued (forged, or from another server) is not a place in
+    // the stream: the client got `reset` and continues from here.
+    let resume = resume.filter(|id| *id <= live.hub.last_id());
     let last_id = catch_up
         .iter()
         .filter_map(|f| f.id)
@@ -115,37 +129,85 @@ pub async fn stream(
         .rev()
         .collect();
     first.push(frame::retry(live.retry_ms));
-    event_stream(
-        StatusCode::OK,
-        Body::from_stream(frames(first, subscription, last_id, filter)),
-    )
+    let ended: Ended = match session {
+        Some(Extension(session)) => Box::pin(session.ended()),
+        None => Box::pin(std::future::pending()),
+    };
+    let state = Client {
+        first,
+        subscription,
+        last_id,
+        filter,
+        ended: Some(ended),
+    };
+    event_stream(StatusCode::OK, Body::from_stream(frames(state)))
 }
 
-fn frames(
+/// `?channels=a,b`: at most [`MAX_CHANNELS`] names of at most 64 bytes.
+fn parse_channels(raw: &str) -> Result<HashSet<String>, String> {
+    let names: HashSet<String> = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if names.len() > MAX_CHANNELS {
+        return Err(format!(
+            "at most {MAX_CHANNELS} channels, got {}",
+            names.len()
+        ));
+    }
+    if let Some(long) = names.iter().find(|c| c.len() > 64) {
+        return Err(format!(
+            "channel names are at most 64 bytes: {:.64}...",
+            long
+        ));
+    }
+    Ok(names)
+}
+
+/// Resolves when the session the stream was opened under ends.
+type Ended = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+/// One client's stream: what it gets first, then the hub's frames until its session ends.
+struct Client {
     first: Vec<Bytes>,
     subscription: Subscription,
     last_id: u64,
     filter: Filter,
-) -> impl futures_util::Stream<Item = Result<Bytes, Infallible>> + Send {
-    futures_util::stream::unfold(
-        (first, subscription, last_id, filter),
-        |(mut first, mut subscription, mut last_id, filter)| async move {
-            if let Some(bytes) = first.pop() {
-                return Some((Ok(bytes), (first, subscription, last_id, filter)));
-            }
-            loop {
-                let frame = subscription.next(last_id).await?;
-                last_id = frame.id.unwrap_or(last_id);
-                if let Some(bytes) = filter.bytes(frame) {
-                    return Some((Ok(bytes), (first, subscription, last_id, filter)));
+    /// `None` once the session ended and the last frame was sent.
+    ended: Option<Ended>,
+}
+
+fn frames(state: Client) -> impl futures_util::Stream<Item = Result<Bytes, Infallible>> + Send {
+    futures_util::stream::unfold(state, |mut s| async move {
+        if let Some(bytes) = s.first.pop() {
+            return Some((Ok(bytes), s));
+        }
+        let ended = s.ended.as_mut()?;
+        loop {
+            let frame = tokio::select! {
+                frame = s.subscription.next(s.last_id) => frame?,
+                () = ended.as_mut() => {
+                    // Told why, so the page can go to the login page; then the end.
+                    s.ended = None;
+                    let bytes = frame::event(None, Some("signed-out"), "{\"reason\":\"the session ended\"}");
+                    return Some((Ok(bytes), s));
                 }
+            };
+            s.last_id = frame.id.unwrap_or(s.last_id);
+            if let Some(bytes) = s.filter.bytes(frame) {
+                return Some((Ok(bytes), s));
             }
-        },
-    )
+        }
+    })
 }
 
 /// `POST {path}/api/events` and `/api/send` (admin only): `{"event", "data", "channel"}`.
 pub async fn publish(State(live): State<LiveState>, req: Request) -> Response {
+    if let Some(refused) = crate::auth::refuse_unless_admin(req.extensions().get::<Principal>()) {
+        return refused;
+    }
     let error = |status: StatusCode, e: EventError| {
         (status, Json(serde_json::json!({ "error": e.to_string() }))).into_response()
     };
