@@ -3,17 +3,18 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, MAX_SLOW_THRESHOLD_MS, ParamError, RangeParams, TimeRange,
-    non_empty, parse_bounded, parse_u64,
+    DEFAULT_PAGE_LIMIT, DEFAULT_TOP_LIMIT, MAX_PAGE, MAX_PAGE_LIMIT, MAX_SLOW_THRESHOLD_MS,
+    MAX_TOP_LIMIT, MIN_SLOW_THRESHOLD_MS, ParamError, RangeParams, TimeRange, parse_bounded,
+    parse_u64, text_param,
 };
 
 /// `page` and `limit`.
 fn parse_page(page: &Option<String>, limit: &Option<String>) -> Result<(u32, u32), ParamError> {
     Ok((
-        parse_bounded("page", non_empty(page), 1, u32::MAX)?,
+        parse_bounded("page", text_param("page", page)?, 1, MAX_PAGE)?,
         parse_bounded(
             "limit",
-            non_empty(limit),
+            text_param("limit", limit)?,
             DEFAULT_PAGE_LIMIT,
             MAX_PAGE_LIMIT,
         )?,
@@ -88,7 +89,7 @@ pub struct EndpointsQuery {
 impl EndpointsParams {
     pub fn resolve(&self, now_ms: u64) -> Result<EndpointsQuery, ParamError> {
         let range = self.range.resolve(now_ms)?;
-        let sort = match non_empty(&self.sort) {
+        let sort = match text_param("sort", &self.sort)? {
             None => EndpointSort::Requests,
             Some(raw) => EndpointSort::ALL
                 .iter()
@@ -102,7 +103,7 @@ impl EndpointsParams {
                     )
                 })?,
         };
-        let descending = match non_empty(&self.order) {
+        let descending = match text_param("order", &self.order)? {
             None => sort.default_descending(),
             Some("desc") => true,
             Some("asc") => false,
@@ -113,10 +114,7 @@ impl EndpointsParams {
                 ));
             }
         };
-        let search = non_empty(&self.search).map(str::to_owned);
-        if search.as_ref().is_some_and(|s| s.len() > 200) {
-            return Err(ParamError::new("search", "at most 200 characters"));
-        }
+        let search = text_param("search", &self.search)?.map(str::to_owned);
         let (page, limit) = parse_page(&self.page, &self.limit)?;
         Ok(EndpointsQuery {
             range,
@@ -171,7 +169,7 @@ pub struct TopQuery {
 
 impl TopParams {
     pub fn resolve(&self, now_ms: u64) -> Result<TopQuery, ParamError> {
-        let metric = match non_empty(&self.metric) {
+        let metric = match text_param("metric", &self.metric)? {
             None => TopMetric::Requests,
             Some(raw) => TopMetric::ALL
                 .iter()
@@ -187,7 +185,12 @@ impl TopParams {
         Ok(TopQuery {
             range: self.range.resolve(now_ms)?,
             metric,
-            limit: parse_bounded("limit", non_empty(&self.limit), 10, 100)?,
+            limit: parse_bounded(
+                "limit",
+                text_param("limit", &self.limit)?,
+                DEFAULT_TOP_LIMIT,
+                MAX_TOP_LIMIT,
+            )?,
         })
     }
 }
@@ -213,13 +216,16 @@ pub struct SlowQuery {
 
 impl SlowParams {
     pub fn resolve(&self, now_ms: u64) -> Result<SlowQuery, ParamError> {
-        let threshold_ms = non_empty(&self.threshold)
+        let threshold_ms = text_param("threshold", &self.threshold)?
             .map(|raw| parse_u64("threshold", raw))
             .transpose()?;
-        if threshold_ms.is_some_and(|t| t > MAX_SLOW_THRESHOLD_MS) {
+        let allowed = MIN_SLOW_THRESHOLD_MS..=MAX_SLOW_THRESHOLD_MS;
+        if let Some(t) = threshold_ms.filter(|t| !allowed.contains(t)) {
             return Err(ParamError::new(
                 "threshold",
-                format!("at most {MAX_SLOW_THRESHOLD_MS} ms"),
+                format!(
+                    "must be between {MIN_SLOW_THRESHOLD_MS} and {MAX_SLOW_THRESHOLD_MS} ms, got {t}"
+                ),
             ));
         }
         let (page, limit) = parse_page(&self.page, &self.limit)?;
@@ -263,7 +269,10 @@ impl StatusFilter {
     pub fn bounds(self) -> (u16, u16) {
         match self {
             Self::Any => (400, 599),
-            Self::Class(c) => (c * 100, c * 100 + 99),
+            Self::Class(c) => {
+                let lo = c.saturating_mul(100);
+                (lo, lo.saturating_add(99))
+            }
             Self::Exact(code) => (code, code),
         }
     }
@@ -291,14 +300,11 @@ pub struct ErrorsQuery {
 
 impl ErrorsParams {
     pub fn resolve(&self, now_ms: u64) -> Result<ErrorsQuery, ParamError> {
-        let status = non_empty(&self.status)
+        let status = text_param("status", &self.status)?
             .map(StatusFilter::parse)
             .transpose()?
             .unwrap_or(StatusFilter::Any);
-        let route = non_empty(&self.route).map(str::to_owned);
-        if route.as_ref().is_some_and(|r| r.len() > 500) {
-            return Err(ParamError::new("route", "at most 500 characters"));
-        }
+        let route = text_param("route", &self.route)?.map(str::to_owned);
         let (page, limit) = parse_page(&self.page, &self.limit)?;
         Ok(ErrorsQuery {
             range: self.range.resolve(now_ms)?,
@@ -320,5 +326,89 @@ mod tests {
         assert_eq!(StatusFilter::parse("404").unwrap().bounds(), (404, 404));
         assert_eq!(StatusFilter::parse("").unwrap(), StatusFilter::Any);
         assert_eq!(StatusFilter::parse("200").unwrap_err().param, "status");
+        assert_eq!(StatusFilter::parse("65536").unwrap_err().param, "status");
+        assert_eq!(StatusFilter::Class(u16::MAX).bounds(), (u16::MAX, u16::MAX));
+    }
+
+    const NOW: u64 = 1_800_000_000_000;
+
+    /// The parameter named by the error resolving `query` for `table`, if any.
+    fn refused(table: &str, query: serde_json::Value) -> Option<String> {
+        fn err<P: serde::de::DeserializeOwned, Q>(
+            query: serde_json::Value,
+            resolve: fn(&P, u64) -> Result<Q, ParamError>,
+        ) -> Option<String> {
+            let params: P = serde_json::from_value(query).unwrap();
+            resolve(&params, NOW).err().map(|e| e.param)
+        }
+        match table {
+            "endpoints" => err(query, EndpointsParams::resolve),
+            "top" => err(query, TopParams::resolve),
+            "slow" => err(query, SlowParams::resolve),
+            _ => err(query, ErrorsParams::resolve),
+        }
+    }
+
+    #[test]
+    fn limits_at_zero_and_one_past_the_top_name_their_parameter() {
+        use serde_json::json;
+        let past_page = (MAX_PAGE + 1).to_string();
+        let past_limit = (MAX_PAGE_LIMIT + 1).to_string();
+        let past_top = (MAX_TOP_LIMIT + 1).to_string();
+        let past_threshold = (MAX_SLOW_THRESHOLD_MS + 1).to_string();
+        let long = "a".repeat(crate::history::MAX_PARAM_BYTES + 1);
+        for (table, query, param) in [
+            ("endpoints", json!({ "page": "0" }), "page"),
+            ("endpoints", json!({ "page": past_page }), "page"),
+            ("endpoints", json!({ "page": "-1" }), "page"),
+            ("endpoints", json!({ "limit": "0" }), "limit"),
+            ("endpoints", json!({ "limit": past_limit }), "limit"),
+            ("endpoints", json!({ "search": long }), "search"),
+            ("endpoints", json!({ "sort": long }), "sort"),
+            ("endpoints", json!({ "order": long }), "order"),
+            ("top", json!({ "limit": "0" }), "limit"),
+            ("top", json!({ "limit": past_top }), "limit"),
+            ("top", json!({ "metric": long }), "metric"),
+            ("slow", json!({ "threshold": "0" }), "threshold"),
+            ("slow", json!({ "threshold": past_threshold }), "threshold"),
+            (
+                "slow",
+                json!({ "threshold": "18446744073709551616" }),
+                "threshold",
+            ),
+            ("slow", json!({ "page": "0" }), "page"),
+            ("slow", json!({ "limit": past_limit }), "limit"),
+            ("errors", json!({ "route": long }), "route"),
+            ("errors", json!({ "status": long }), "status"),
+            ("errors", json!({ "page": past_page }), "page"),
+            ("errors", json!({ "limit": "0" }), "limit"),
+            ("errors", json!({ "from": "5", "to": "1" }), "from"),
+        ] {
+            let got = refused(table, query.clone());
+            assert_eq!(got.as_deref(), Some(param), "{table} {query}");
+        }
+    }
+
+    #[test]
+    fn limits_at_their_top_are_accepted() {
+        use serde_json::json;
+        let at_cap = "a".repeat(crate::history::MAX_PARAM_BYTES);
+        for (table, query) in [
+            (
+                "endpoints",
+                json!({ "page": MAX_PAGE.to_string(), "limit": "500", "search": at_cap }),
+            ),
+            ("top", json!({ "limit": MAX_TOP_LIMIT.to_string() })),
+            (
+                "slow",
+                json!({ "threshold": MAX_SLOW_THRESHOLD_MS.to_string(), "page": "1" }),
+            ),
+            (
+                "errors",
+                json!({ "route": at_cap, "page": "1", "limit": "1" }),
+            ),
+        ] {
+            assert_eq!(refused(table, query.clone()), None, "{table} {query}");
+        }
     }
 }

@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    DAY_MS, DEFAULT_MAX_POINTS, DEFAULT_RANGE, MAX_MAX_POINTS, MAX_SPAN_MS, PRESETS, ParamError,
-    non_empty, parse_bounded, parse_u64,
+    DAY_MS, DEFAULT_MAX_POINTS, DEFAULT_RANGE, MAX_MAX_POINTS, MAX_SPAN_MS, MAX_TIME_MS, PRESETS,
+    ParamError, non_empty, parse_bounded, parse_u64, text_param,
 };
 
 /// `range`, or `from`/`to`, plus `max_points`: as given in a URL.
@@ -28,13 +28,13 @@ pub struct TimeRange {
 
 impl TimeRange {
     pub fn span_ms(&self) -> u64 {
-        self.to_ms - self.from_ms
+        self.to_ms.saturating_sub(self.from_ms)
     }
 
     /// Series step: the span over `max_points`, rounded up to whole 10 s windows.
     pub fn step_ms(&self) -> u64 {
         let raw = self.span_ms().div_ceil(u64::from(self.max_points.max(1)));
-        raw.div_ceil(10_000).max(1) * 10_000
+        raw.div_ceil(10_000).max(1).saturating_mul(10_000)
     }
 }
 
@@ -49,12 +49,12 @@ impl RangeParams {
     pub fn resolve(&self, now_ms: u64) -> Result<TimeRange, ParamError> {
         let max_points = parse_bounded(
             "max_points",
-            non_empty(&self.max_points),
+            text_param("max_points", &self.max_points)?,
             DEFAULT_MAX_POINTS,
             MAX_MAX_POINTS,
         )?;
-        let (from, to) = (non_empty(&self.from), non_empty(&self.to));
-        if let Some(range) = non_empty(&self.range) {
+        let (from, to) = (text_param("from", &self.from)?, text_param("to", &self.to)?);
+        if let Some(range) = text_param("range", &self.range)? {
             if from.is_some() || to.is_some() {
                 return Err(ParamError::new(
                     "range",
@@ -89,9 +89,9 @@ impl RangeParams {
             }
             .resolve(now_ms);
         };
-        let from_ms = parse_u64("from", from)?;
+        let from_ms = parse_time("from", from)?;
         let to_ms = to
-            .map(|t| parse_u64("to", t))
+            .map(|t| parse_time("to", t))
             .transpose()?
             .unwrap_or(now_ms);
         if from_ms >= to_ms {
@@ -129,6 +129,18 @@ impl RangeParams {
         }
         pairs.join("&")
     }
+}
+
+/// A time in ms since the Unix epoch, no later than [`MAX_TIME_MS`].
+fn parse_time(param: &str, raw: &str) -> Result<u64, ParamError> {
+    let ms = parse_u64(param, raw)?;
+    if ms > MAX_TIME_MS {
+        return Err(ParamError::new(
+            param,
+            format!("at most {MAX_TIME_MS} (ms since 1970: the end of the year 9999), got {ms}"),
+        ));
+    }
+    Ok(ms)
 }
 
 /// Percent-encodes everything but unreserved characters.
@@ -200,6 +212,53 @@ mod tests {
             let err = params(&pairs).resolve(NOW).unwrap_err();
             assert_eq!(err.param, param, "{pairs:?}: {err}");
         }
+    }
+
+    #[test]
+    fn edge_values_name_their_parameter() {
+        let max = u64::MAX.to_string();
+        let near_max = (u64::MAX - 1).to_string();
+        let past_max = "18446744073709551616";
+        let beyond = (MAX_TIME_MS + 1).to_string();
+        let long = "9".repeat(300);
+        for (pairs, param) in [
+            (vec![("from", near_max.as_str())], "from"),
+            (vec![("from", near_max.as_str()), ("to", max.as_str())], "from"),
+            (vec![("from", "1"), ("to", max.as_str())], "to"),
+            (vec![("from", "1"), ("to", past_max)], "to"),
+            (vec![("from", beyond.as_str())], "from"),
+            (vec![("from", "-1"), ("to", "5")], "from"),
+            (vec![("from", "5"), ("to", "-1")], "to"),
+            (vec![("from", "5000"), ("to", "1000")], "from"),
+            (vec![("from", "5000"), ("to", "5000")], "from"),
+            (vec![("from", "0"), ("to", max.as_str())], "to"),
+            (vec![("max_points", "2001")], "max_points"),
+            (vec![("max_points", max.as_str())], "max_points"),
+            (vec![("max_points", "-1")], "max_points"),
+            (vec![("range", long.as_str())], "range"),
+            (vec![("from", long.as_str())], "from"),
+        ] {
+            let err = params(&pairs).resolve(NOW).unwrap_err();
+            assert_eq!(err.param, param, "{pairs:?}: {err}");
+        }
+        let r = params(&[("from", "0"), ("to", &MAX_SPAN_MS.to_string())])
+            .resolve(NOW)
+            .unwrap();
+        assert_eq!(r.span_ms(), MAX_SPAN_MS);
+        assert!(r.step_ms() >= 10_000);
+        let late = (MAX_TIME_MS - 1).to_string();
+        let r = params(&[("from", &late), ("to", &MAX_TIME_MS.to_string())])
+            .resolve(NOW)
+            .unwrap();
+        assert_eq!((r.span_ms(), r.step_ms()), (1, 10_000));
+        let r = params(&[("range", "1h")]).resolve(0).unwrap();
+        assert_eq!((r.from_ms, r.to_ms), (0, 0));
+        let reversed = TimeRange {
+            from_ms: 10,
+            to_ms: 5,
+            ..TimeRange::default()
+        };
+        assert_eq!((reversed.span_ms(), reversed.step_ms()), (0, 10_000));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ParamError, parse_u64};
+use super::{MAX_PARAM_BYTES, ParamError, parse_u64};
 
 pub const MIN_RETENTION_DAYS: u32 = 1;
 pub const MAX_RETENTION_DAYS: u32 = 365;
@@ -28,7 +28,19 @@ fn whole_number(param: &str, value: &serde_json::Value) -> Result<u64, ParamErro
         serde_json::Value::Number(n) => n
             .as_u64()
             .ok_or_else(|| ParamError::new(param, format!("expected a whole number, got {n}"))),
+        serde_json::Value::String(s) if s.len() > MAX_PARAM_BYTES => Err(ParamError::new(
+            param,
+            format!("expected a whole number, got {} bytes of text", s.len()),
+        )),
         serde_json::Value::String(s) => parse_u64(param, s),
+        serde_json::Value::Array(_) => Err(ParamError::new(
+            param,
+            "expected a whole number, got a list",
+        )),
+        serde_json::Value::Object(_) => Err(ParamError::new(
+            param,
+            "expected a whole number, got an object",
+        )),
         other => Err(ParamError::new(
             param,
             format!("expected a whole number, got {other}"),
@@ -120,6 +132,34 @@ mod tests {
                     ..Default::default()
                 },
                 "slow_threshold_ms",
+            ),
+            (
+                SettingsUpdate {
+                    slow_threshold_ms: Some(serde_json::json!(MAX_SLOW_THRESHOLD_MS + 1)),
+                    ..Default::default()
+                },
+                "slow_threshold_ms",
+            ),
+            (
+                SettingsUpdate {
+                    retention_days: Some(serde_json::json!(u64::MAX)),
+                    ..Default::default()
+                },
+                "retention_days",
+            ),
+            (
+                SettingsUpdate {
+                    retention_days: Some(serde_json::json!("9".repeat(10_000))),
+                    ..Default::default()
+                },
+                "retention_days",
+            ),
+            (
+                SettingsUpdate {
+                    retention_days: Some(serde_json::json!({ "days": 3 })),
+                    ..Default::default()
+                },
+                "retention_days",
             ),
         ] {
             assert_eq!(update.apply(&current).unwrap_err().param, param);

@@ -122,7 +122,9 @@ fn per_step(
 /// Steps count from the range's start, so there are never more than `max_points`.
 fn step_of(range: &TimeRange, t: u64) -> u64 {
     let step = range.step_ms();
-    range.from_ms + t.saturating_sub(range.from_ms) / step * step
+    range
+        .from_ms
+        .saturating_add(t.saturating_sub(range.from_ms) / step * step)
 }
 
 /// Every step start in the range (series with no data there read 0).
@@ -310,7 +312,7 @@ pub fn endpoints(conn: &Connection, q: &EndpointsQuery) -> Result<EndpointsPage,
         }
     });
     let total = rows.len() as u64;
-    let skip = (q.page as usize - 1).saturating_mul(q.limit as usize);
+    let skip = (q.page.saturating_sub(1) as usize).saturating_mul(q.limit as usize);
     Ok(EndpointsPage {
         range: q.range.clone(),
         total,
@@ -360,7 +362,7 @@ fn records(
         all.as_slice(),
         |r| r.get(0),
     )?;
-    let offset = i64::from(page - 1) * i64::from(limit);
+    let offset = i64::from(page.saturating_sub(1)).saturating_mul(i64::from(limit));
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT id, time_ms, method, route, path, status, latency_us, bytes, message
          FROM requests WHERE {filter} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
