@@ -197,7 +197,8 @@ pub fn error_distribution(
     })
 }
 
-/// Sampled values of one group, combined per step.
+/// Sampled values of one group, combined per step; steps with no measured value are left
+/// out of that series.
 pub fn samples(
     conn: &Connection,
     range: &TimeRange,
@@ -219,13 +220,10 @@ pub fn samples(
         ])?;
         while let Some(r) = rows.next()? {
             let start = r.get::<_, i64>(0)? as u64;
-            let mut acc = SampleAcc {
-                n: r.get::<_, i64>(1)? as u64,
-                ..SampleAcc::default()
-            };
-            for (i, slot) in acc.acc.iter_mut().enumerate() {
-                *slot = r.get::<_, Option<f64>>(i + 2)?.unwrap_or(0.0);
-            }
+            let stored = (0..FIELDS.len())
+                .map(|i| r.get::<_, Option<f64>>(i + 2))
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let acc = SampleAcc::from_stored(r.get::<_, i64>(1)? as u64, stored);
             steps.entry(step_of(range, start)).or_default().merge(&acc);
         }
     }
@@ -235,7 +233,11 @@ pub fn samples(
         .filter(|(_, f)| f.group == group)
         .map(|(i, f)| NamedSeries {
             name: f.name.to_owned(),
-            points: steps.iter().map(|(t, acc)| (*t, acc.value(i))).collect(),
+            // A step where the value was not measured has no point (not a zero).
+            points: steps
+                .iter()
+                .filter_map(|(t, acc)| acc.value(i).map(|v| (*t, v)))
+                .collect(),
         })
         .collect();
     Ok(SamplesHistory {
