@@ -275,7 +275,7 @@ fn arbitrary_query_strings_never_get_a_5xx() {
                 Err(e) if e.is_builder() => return Ok(()),
                 Err(e) => return Err(TestCaseError::fail(format!("{url}: {e}"))),
             };
-            prop_assert!(!status.is_server_error(), "{}: {}", url, status);
+            prop_assert!(!status.is_server_error(), "{url}: {status}");
             Ok(())
         });
         if let Err(e) = result {

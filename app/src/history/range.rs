@@ -223,7 +223,10 @@ mod tests {
         let long = "9".repeat(300);
         for (pairs, param) in [
             (vec![("from", near_max.as_str())], "from"),
-            (vec![("from", near_max.as_str()), ("to", max.as_str())], "from"),
+            (
+                vec![("from", near_max.as_str()), ("to", max.as_str())],
+                "from",
+            ),
             (vec![("from", "1"), ("to", max.as_str())], "to"),
             (vec![("from", "1"), ("to", past_max)], "to"),
             (vec![("from", beyond.as_str())], "from"),

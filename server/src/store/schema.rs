@@ -171,7 +171,7 @@ mod tests {
         let tx = conn.transaction().unwrap();
         tx.execute_batch(MIGRATIONS[0]).unwrap();
         tx.pragma_update(None, "user_version", 1).unwrap();
-        let values = vec!["1.5"; FIELDS.len()].join(", ");
+        let values = ["1.5"; FIELDS.len()].join(", ");
         tx.execute_batch(&format!(
             "INSERT INTO samples (tier, start_ms, n, {}) VALUES (0, 10000, 3, {values})",
             sample_columns()
