@@ -78,6 +78,16 @@ pub fn duration(seconds: u64) -> String {
     }
 }
 
+/// How often something happens: `every second`, `every 2 s`, `every 1.5 s`, `every 500 ms`.
+pub fn every(ms: u64) -> String {
+    match ms {
+        1_000 => "every second".into(),
+        ms if ms.is_multiple_of(1_000) => format!("every {} s", ms / 1_000),
+        ms if ms > 1_000 => format!("every {:.1} s", ms as f64 / 1_000.0),
+        ms => format!("every {ms} ms"),
+    }
+}
+
 /// Year, month, day, hour, minute, second of `ms` since the epoch, shifted by
 /// `offset_minutes` (local time = UTC + offset).
 pub fn civil(ms: u64, offset_minutes: i32) -> (i64, u32, u32, u32, u32, u32) {
@@ -130,6 +140,14 @@ pub fn datetime_local(ms: u64, offset_minutes: i32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn intervals_read_naturally() {
+        assert_eq!(every(1_000), "every second");
+        assert_eq!(every(2_000), "every 2 s");
+        assert_eq!(every(1_500), "every 1.5 s");
+        assert_eq!(every(250), "every 250 ms");
+    }
 
     #[test]
     fn civil_times() {

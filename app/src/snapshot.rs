@@ -166,4 +166,7 @@ pub struct ServerInfo {
     pub instance_id: String,
     pub started_at_ms: u64,
     pub sse_connections: u64,
+    /// How often a snapshot is pushed, in ms (0 from a server that does not say).
+    #[serde(default)]
+    pub snapshot_interval_ms: u64,
 }

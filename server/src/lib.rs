@@ -170,7 +170,7 @@ impl Sightline {
             ticker::now_ms().max(1),
         );
         let started = Instant::now();
-        let info = server_info();
+        let info = server_info(config.snapshot_interval);
         let ticker = ticker::Ticker {
             runtime,
             config: config.clone(),
@@ -290,7 +290,7 @@ impl Sightline {
     }
 }
 
-fn server_info() -> ServerInfo {
+fn server_info(snapshot_interval: std::time::Duration) -> ServerInfo {
     let mut hasher = std::hash::RandomState::new().build_hasher();
     hasher.write_u128(ticker::now_ms() as u128 ^ u128::from(std::process::id()));
     ServerInfo {
@@ -302,5 +302,6 @@ fn server_info() -> ServerInfo {
         instance_id: format!("{:016x}", hasher.finish()),
         started_at_ms: ticker::now_ms(),
         sse_connections: 0,
+        snapshot_interval_ms: u64::try_from(snapshot_interval.as_millis()).unwrap_or(u64::MAX),
     }
 }

@@ -7,14 +7,15 @@ use leptos_meta::Title;
 pub fn PageHeader(
     /// The page's name: the `<h1>` and the document title.
     title: &'static str,
-    /// One sentence on what the page shows.
-    intro: &'static str,
+    /// One sentence on what the page shows (it may follow live data).
+    #[prop(into)]
+    intro: Signal<String>,
 ) -> impl IntoView {
     view! {
         <Title text=title/>
         <header class="page-header">
             <h1>{title}</h1>
-            <p class="intro">{intro}</p>
+            <p class="intro">{move || intro.get()}</p>
         </header>
     }
 }

@@ -29,11 +29,24 @@ pub fn DashboardPage() -> impl IntoView {
         })
     };
 
+    // The configured snapshot interval, as the server reports it.
+    let intro = Signal::derive(move || {
+        let interval = live.snapshot.with(|s| {
+            s.as_ref()
+                .map(|s| s.server.snapshot_interval_ms)
+                .filter(|ms| *ms > 0)
+        });
+        match interval {
+            Some(ms) => format!(
+                "Live traffic, latency and resource use of this service, updated {}.",
+                format::every(ms)
+            ),
+            None => "Live traffic, latency and resource use of this service, updated live.".into(),
+        }
+    });
+
     view! {
-        <PageHeader
-            title="Dashboard"
-            intro="Live traffic, latency and resource use of this service, updated every two seconds."
-        />
+        <PageHeader title="Dashboard" intro=intro/>
         <section class="grid cards" aria-label="Traffic">
             <StatCard
                 label="Requests / s"

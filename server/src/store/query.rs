@@ -122,7 +122,9 @@ fn per_step(
 /// Steps count from the range's start, so there are never more than `max_points`.
 fn step_of(range: &TimeRange, t: u64) -> u64 {
     let step = range.step_ms();
-    range.from_ms + t.saturating_sub(range.from_ms) / step * step
+    range
+        .from_ms
+        .saturating_add(t.saturating_sub(range.from_ms) / step * step)
 }
 
 /// Every step start in the range (series with no data there read 0).
@@ -195,7 +197,8 @@ pub fn error_distribution(
     })
 }
 
-/// Sampled values of one group, combined per step.
+/// Sampled values of one group, combined per step; steps with no measured value are left
+/// out of that series.
 pub fn samples(
     conn: &Connection,
     range: &TimeRange,
@@ -217,13 +220,10 @@ pub fn samples(
         ])?;
         while let Some(r) = rows.next()? {
             let start = r.get::<_, i64>(0)? as u64;
-            let mut acc = SampleAcc {
-                n: r.get::<_, i64>(1)? as u64,
-                ..SampleAcc::default()
-            };
-            for (i, slot) in acc.acc.iter_mut().enumerate() {
-                *slot = r.get::<_, Option<f64>>(i + 2)?.unwrap_or(0.0);
-            }
+            let stored = (0..FIELDS.len())
+                .map(|i| r.get::<_, Option<f64>>(i + 2))
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let acc = SampleAcc::from_stored(r.get::<_, i64>(1)? as u64, stored);
             steps.entry(step_of(range, start)).or_default().merge(&acc);
         }
     }
@@ -233,7 +233,11 @@ pub fn samples(
         .filter(|(_, f)| f.group == group)
         .map(|(i, f)| NamedSeries {
             name: f.name.to_owned(),
-            points: steps.iter().map(|(t, acc)| (*t, acc.value(i))).collect(),
+            // A step where the value was not measured has no point (not a zero).
+            points: steps
+                .iter()
+                .filter_map(|(t, acc)| acc.value(i).map(|v| (*t, v)))
+                .collect(),
         })
         .collect();
     Ok(SamplesHistory {
@@ -310,7 +314,7 @@ pub fn endpoints(conn: &Connection, q: &EndpointsQuery) -> Result<EndpointsPage,
         }
     });
     let total = rows.len() as u64;
-    let skip = (q.page as usize - 1).saturating_mul(q.limit as usize);
+    let skip = (q.page.saturating_sub(1) as usize).saturating_mul(q.limit as usize);
     Ok(EndpointsPage {
         range: q.range.clone(),
         total,
@@ -360,7 +364,7 @@ fn records(
         all.as_slice(),
         |r| r.get(0),
     )?;
-    let offset = i64::from(page - 1) * i64::from(limit);
+    let offset = i64::from(page.saturating_sub(1)).saturating_mul(i64::from(limit));
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT id, time_ms, method, route, path, status, latency_us, bytes, message
          FROM requests WHERE {filter} ORDER BY {order} LIMIT {limit} OFFSET {offset}"

@@ -71,6 +71,37 @@ const MIGRATIONS: &[&str] = &[
     -- Per tier: rows starting before this were pruned.
     CREATE TABLE horizons (tier INTEGER PRIMARY KEY, pruned_before_ms INTEGER NOT NULL);
     ",
+    // 2: a sampled value may be NULL: a figure the OS did not give (no load average, no
+    // thread count) is missing, not zero. SQLite cannot drop NOT NULL, so the table is
+    // copied.
+    "
+    CREATE TABLE samples_nullable (
+        tier INTEGER NOT NULL,
+        start_ms INTEGER NOT NULL,
+        n INTEGER NOT NULL,
+        sys_cpu_percent REAL,
+        sys_mem_used_bytes REAL,
+        sys_mem_total_bytes REAL,
+        sys_disk_used_bytes REAL,
+        sys_disk_total_bytes REAL,
+        sys_net_rx_bytes_per_sec REAL,
+        sys_net_tx_bytes_per_sec REAL,
+        sys_load_average_1m REAL,
+        proc_rss_bytes REAL,
+        proc_cpu_percent REAL,
+        proc_threads REAL,
+        proc_open_fds REAL,
+        rt_workers REAL,
+        rt_alive_tasks REAL,
+        rt_global_queue_depth REAL,
+        rt_scheduling_lag_avg_ms REAL,
+        rt_scheduling_lag_max_ms REAL,
+        PRIMARY KEY (tier, start_ms)
+    ) WITHOUT ROWID;
+    INSERT INTO samples_nullable SELECT * FROM samples;
+    DROP TABLE samples;
+    ALTER TABLE samples_nullable RENAME TO samples;
+    ",
 ];
 
 pub fn version() -> u32 {
@@ -124,5 +155,42 @@ mod tests {
         let fields: Vec<&str> = FIELDS.iter().map(|f| f.column).collect();
         assert_eq!(columns[..3], ["tier", "start_ms", "n"]);
         assert_eq!(columns[3..], fields[..]);
+        let nullable: Vec<bool> = conn
+            .prepare("SELECT \"notnull\" FROM pragma_table_info('samples')")
+            .unwrap()
+            .query_map([], |r| r.get::<_, i64>(0))
+            .unwrap()
+            .map(|v| v.unwrap() == 0)
+            .collect();
+        assert!(nullable[3..].iter().all(|n| *n), "{nullable:?}");
+    }
+
+    #[test]
+    fn samples_written_before_values_could_be_missing_are_kept() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let tx = conn.transaction().unwrap();
+        tx.execute_batch(MIGRATIONS[0]).unwrap();
+        tx.pragma_update(None, "user_version", 1).unwrap();
+        let values = ["1.5"; FIELDS.len()].join(", ");
+        tx.execute_batch(&format!(
+            "INSERT INTO samples (tier, start_ms, n, {}) VALUES (0, 10000, 3, {values})",
+            sample_columns()
+        ))
+        .unwrap();
+        tx.commit().unwrap();
+        migrate(&mut conn).unwrap();
+        let (n, load): (i64, Option<f64>) = conn
+            .query_row(
+                "SELECT n, sys_load_average_1m FROM samples WHERE start_ms = 10000",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((n, load), (3, Some(1.5)));
+        conn.execute(
+            "UPDATE samples SET sys_load_average_1m = NULL WHERE start_ms = 10000",
+            [],
+        )
+        .unwrap();
     }
 }

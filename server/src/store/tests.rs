@@ -4,10 +4,12 @@
 use std::sync::Arc;
 
 use sightline_app::history::{
-    DAY_MS, EndpointsParams, HOUR_MS, MINUTE_MS, RangeParams, Settings, SettingsUpdate, TimeRange,
+    DAY_MS, EndpointsParams, HOUR_MS, MINUTE_MS, RangeParams, SampleGroup, Settings,
+    SettingsUpdate, TimeRange,
 };
 
 use super::query;
+use super::samples::{FIELDS, SampleAcc};
 use super::tiers::{SIZES, horizons_at};
 use super::writer::{WindowBatch, WindowCounts, prune};
 use super::{Store, StoreError};
@@ -323,4 +325,50 @@ fn settings_persist_and_bad_values_change_nothing() -> Result<(), StoreError> {
         }
     );
     Ok(())
+}
+
+#[test]
+fn unmeasured_figures_are_stored_and_read_as_missing() {
+    let db = TempDb::new("missing");
+    let store = open(&db);
+    let mut values = [Some(3.0); FIELDS.len()];
+    for name in ["load_average_1m", "threads", "open_fds"] {
+        let i = FIELDS.iter().position(|f| f.name == name).unwrap();
+        values[i] = None;
+    }
+    let mut samples = SampleAcc::default();
+    samples.add(&values);
+    store.write(WindowBatch {
+        start_ms: T0,
+        samples: Some(samples),
+        ..WindowBatch::default()
+    });
+    store.flush();
+    assert_eq!(store.write_error(), None);
+    let nulls: i64 = store
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT count(*) FROM samples
+                 WHERE sys_load_average_1m IS NULL AND proc_threads IS NULL AND proc_open_fds IS NULL",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap();
+    assert_eq!(
+        nulls, 3,
+        "one row per tier, NULL where nothing was measured"
+    );
+    let r = range(T0, T0 + MINUTE_MS);
+    let system = store
+        .read(|c| query::samples(c, &r, SampleGroup::System))
+        .unwrap();
+    assert!(system.series("load_average_1m").is_empty(), "{system:?}");
+    assert_eq!(system.series("cpu_percent"), vec![(T0, 3.0)]);
+    let process = store
+        .read(|c| query::samples(c, &r, SampleGroup::Process))
+        .unwrap();
+    assert!(process.series("threads").is_empty(), "{process:?}");
+    assert!(process.series("open_fds").is_empty(), "{process:?}");
+    assert_eq!(process.series("rss_bytes"), vec![(T0, 3.0)]);
 }

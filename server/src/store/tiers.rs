@@ -72,7 +72,7 @@ fn cover(a: u64, b: u64, k: usize, horizons: &Horizons, out: &mut Vec<Piece>) {
     }
     let size = SIZES[k];
     let finer = horizons[k - 1];
-    let start = a.div_ceil(size) * size;
+    let start = a.div_ceil(size).saturating_mul(size);
     let end = b / size * size;
     if start >= end {
         // No whole bucket inside. Pruned finer rows mean the only row holding this data
@@ -100,7 +100,7 @@ fn cover(a: u64, b: u64, k: usize, horizons: &Horizons, out: &mut Vec<Piece>) {
         out.push(Piece {
             tier: k,
             from: end,
-            to: end + size,
+            to: end.saturating_add(size),
         });
     }
 }

@@ -309,25 +309,21 @@ fn write_samples(
         let start = bucket(tier, start_ms) as i64;
         let mut row = select
             .query_row(params![tier as i64, start], |r| {
-                let mut acc = SampleAcc {
-                    n: r.get::<_, i64>(0)? as u64,
-                    ..SampleAcc::default()
-                };
-                for (i, slot) in acc.acc.iter_mut().enumerate() {
-                    *slot = r.get::<_, Option<f64>>(i + 1)?.unwrap_or(0.0);
-                }
-                Ok(acc)
+                let stored = (0..FIELDS.len())
+                    .map(|i| r.get::<_, Option<f64>>(i + 1))
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                Ok(SampleAcc::from_stored(r.get::<_, i64>(0)? as u64, stored))
             })
             .optional()?
             .unwrap_or_default();
         row.merge(samples);
         let mut values: Vec<rusqlite::types::Value> =
             vec![(tier as i64).into(), start.into(), (row.n as i64).into()];
-        values.extend(
-            row.acc
-                .iter()
-                .map(|v| rusqlite::types::Value::Real(if v.is_finite() { *v } else { 0.0 })),
-        );
+        // A figure no sample measured is stored as NULL, not as a zero.
+        values.extend((0..FIELDS.len()).map(|i| match row.stored(i) {
+            Some(v) => rusqlite::types::Value::Real(v),
+            None => rusqlite::types::Value::Null,
+        }));
         upsert.execute(rusqlite::params_from_iter(values))?;
     }
     Ok(())
