@@ -71,6 +71,15 @@ const MIGRATIONS: &[&str] = &[
     -- Per tier: rows starting before this were pruned.
     CREATE TABLE horizons (tier INTEGER PRIMARY KEY, pruned_before_ms INTEGER NOT NULL);
     ",
+    // 2: per 10 s window, error and slow-request records stored and not stored (over the
+    // per-route quota), so that the stored ones can be told from all there were.
+    "
+    CREATE TABLE record_counts (
+        start_ms INTEGER PRIMARY KEY,
+        kept INTEGER NOT NULL,
+        capped INTEGER NOT NULL
+    );
+    ",
 ];
 
 pub fn version() -> u32 {
