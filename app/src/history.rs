@@ -9,7 +9,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::snapshot::{LatencySummary, StatusDistribution};
+use crate::snapshot::{LatencySummary, StatusDistribution, StoreHealth};
 
 /// The range presets, shortest first: `range=` value and length in milliseconds.
 pub const PRESETS: [(&str, u64); 10] = [
@@ -749,6 +749,7 @@ pub struct SettingsInfo {
     pub database_path: String,
     pub database_bytes: u64,
     pub oldest_ms: Option<u64>,
+    pub store: StoreHealth,
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ pub struct DashboardSnapshot {
     pub overview: Overview,
     pub endpoints: Endpoints,
     pub server: ServerInfo,
+    pub store: StoreHealth,
 }
 
 /// The host, from `sysinfo`.
