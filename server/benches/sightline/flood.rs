@@ -26,7 +26,8 @@ async fn flood(port: u16, seed: u64, n: u64) -> u64 {
         .expect("connect to the flooded server");
     let _ = stream.set_nodelay(true);
     let mut rng = seed.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let (mut buf, mut chunk) = (Vec::with_capacity(4096), vec![0u8; 4096]);
+    let mut buf: Vec<u8> = Vec::with_capacity(4096);
+    let mut chunk = vec![0u8; 4096];
     let mut not_found = 0;
     for _ in 0..n {
         rng ^= rng << 13;
