@@ -18,6 +18,7 @@ pub struct DashboardSnapshot {
     pub overview: Overview,
     pub endpoints: Endpoints,
     pub server: ServerInfo,
+    pub store: StoreHealth,
 }
 
 /// The host, from `sysinfo`.
@@ -169,4 +170,24 @@ pub struct ServerInfo {
     /// How often a snapshot is pushed, in ms (0 from a server that does not say).
     #[serde(default)]
     pub snapshot_interval_ms: u64,
+}
+
+/// The history database: what failed and what was not kept, since start.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StoreHealth {
+    /// Whether this server keeps history at all.
+    pub enabled: bool,
+    /// Why the latest write failed; `None` once writes succeed again.
+    pub write_error: Option<String>,
+    /// When a write last failed, in milliseconds since the Unix epoch.
+    pub last_write_error_ms: Option<u64>,
+    /// 10 s windows given up after writes failed for an hour.
+    pub windows_lost: u64,
+    /// Error and slow-request records not kept because the writer's queue was full.
+    pub records_dropped: u64,
+    /// Records not stored because their route had stored its share of the 10 s window
+    /// (the window's counts still include them).
+    pub records_capped: u64,
+    /// Stored rows that could not be read and were skipped.
+    pub rows_skipped: u64,
 }

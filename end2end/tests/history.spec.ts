@@ -58,6 +58,8 @@ test("each page shows data for the range", async ({ page }) => {
 
   await page.goto(url("/settings"));
   await expect(page.getByTestId("version-info")).toContainText("Sightline 0.");
+  await expect(page.getByRole("heading", { name: "Store health" })).toBeVisible();
+  await expect(page.getByTestId("store-writes")).toHaveText("ok");
   await expect(page.getByTestId("export").locator("a", { hasText: "CSV" }).first()).toHaveAttribute(
     "href",
     /\/api\/export\?dataset=endpoints&format=csv/,

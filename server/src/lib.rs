@@ -278,8 +278,12 @@ impl Sightline {
     }
 
     /// Stops sampling and writes the window in progress to history; blocks until done
-    /// (a few milliseconds). Call it once the server has stopped taking requests; the
-    /// last clone dropped does the same.
+    /// (a few milliseconds). Requests that end afterwards are not recorded.
+    ///
+    /// Embedders: call it after `axum::serve(...).with_graceful_shutdown(...)` returns
+    /// (on the blocking pool, e.g. `tokio::task::spawn_blocking`), not from the shutdown
+    /// signal: requests that finish while the server drains are then recorded and
+    /// written too. The last clone dropped does the same.
     pub fn shutdown(&self) {
         self.inner.stop();
     }

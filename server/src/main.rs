@@ -87,8 +87,6 @@ async fn main() -> anyhow::Result<()> {
     let server =
         axum::serve(listener.tap_io(tune_connection), app).with_graceful_shutdown(async move {
             shutdown_signal().await;
-            // History first: the window in progress is written before anything else.
-            let _ = tokio::task::spawn_blocking(move || sightline.shutdown()).await;
             let _ = stopping.send(());
         });
     // Open dashboards hold their event streams until they are closed: give requests in
@@ -99,11 +97,17 @@ async fn main() -> anyhow::Result<()> {
             Err(_) => std::future::pending().await,
         }
     };
-    tokio::select! {
-        served = server.into_future() => served.context("while serving")?,
-        () = drain_deadline => tracing::info!("stopping with connections still open"),
-    }
-    Ok(())
+    let served = tokio::select! {
+        served = server.into_future() => served.context("while serving"),
+        () = drain_deadline => {
+            tracing::info!("stopping with connections still open");
+            Ok(())
+        }
+    };
+    // Only now: requests that finished while the server drained are recorded, and the
+    // window in progress goes to history with them.
+    let _ = tokio::task::spawn_blocking(move || sightline.shutdown()).await;
+    served
 }
 
 /// `--hash-password`: a password from standard input to an Argon2 hash.

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sightline_app::snapshot::{
-    DashboardSnapshot, ProcessStats, RuntimeStats, ServerInfo, SystemStats,
+    DashboardSnapshot, ProcessStats, RuntimeStats, ServerInfo, StoreHealth, SystemStats,
 };
 use tokio::time::{MissedTickBehavior, interval, interval_at};
 
@@ -111,6 +111,10 @@ impl Ticker {
                         overview: windows.overview(now),
                         endpoints: windows.endpoints(now),
                         server: info,
+                        store: self
+                            .store
+                            .as_ref()
+                            .map_or_else(StoreHealth::default, |s| s.health()),
                     });
                 }
                 // Never waits on the app's runtime: snapshots and heartbeats keep flowing

@@ -88,6 +88,8 @@ pub struct SettingsInfo {
     pub database_path: String,
     pub database_bytes: u64,
     pub oldest_ms: Option<u64>,
+    /// Whether history is being written: errors, losses, records not kept.
+    pub store: crate::snapshot::StoreHealth,
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! Settings: retention and slow threshold (validated, saved), export, version.
+//! Settings: retention and slow threshold (validated, saved), store health, export,
+//! version.
 
 use leptos::prelude::*;
 
@@ -9,6 +10,7 @@ use crate::components::page::PageHeader;
 use crate::components::range::{RangePicker, use_range};
 use crate::format;
 use crate::history::{SettingsInfo, SettingsUpdate};
+use crate::snapshot::StoreHealth;
 
 #[component]
 pub fn SettingsPage() -> impl IntoView {
@@ -17,7 +19,13 @@ pub fn SettingsPage() -> impl IntoView {
     let info = Resource::new(move || save.version().get(), |_| fetch_settings());
     view! {
         <PageHeader title="Settings" intro="How long history is kept, what counts as slow, exports and version."/>
-        {loaded(info, move |info| view! { <SettingsForm info=info save=save/> })}
+        {loaded(info, move |info| {
+            let health = info.store.clone();
+            view! {
+                <SettingsForm info=info save=save/>
+                <StoreHealthPanel health=health/>
+            }
+        })}
         <Export/>
     }
 }
@@ -89,6 +97,41 @@ fn SettingsForm(
                 <dt>"Database size"</dt><dd>{format::bytes(info.database_bytes as f64)}</dd>
                 <dt>"Oldest data"</dt>
                 <dd>{move || oldest.map_or_else(|| "none yet".to_owned(), |t| format::date_time(t, offset.get()))}</dd>
+            </dl>
+        </section>
+    }
+}
+
+/// Failed writes, lost windows, records not kept and unreadable rows, since start.
+#[component]
+fn StoreHealthPanel(health: StoreHealth) -> impl IntoView {
+    let offset = crate::clock::use_local_offset();
+    let last_error = health.last_write_error_ms;
+    let writes = match &health.write_error {
+        Some(error) => format!("failing: {error}"),
+        None => "ok".to_owned(),
+    };
+    let facts = [
+        ("Windows lost", health.windows_lost),
+        ("Records dropped (queue full)", health.records_dropped),
+        (
+            "Records not stored (route over its share of a 10 s window)",
+            health.records_capped,
+        ),
+        ("Unreadable rows skipped", health.rows_skipped),
+    ];
+    view! {
+        <section class="panel" data-testid="store-health">
+            <h2>"Store health"</h2>
+            <p class="hint">"Since this server started. Window counts stay exact either way."</p>
+            <dl class="facts">
+                <dt>"Writes"</dt><dd data-testid="store-writes">{writes}</dd>
+                <dt>"Last write error"</dt>
+                <dd>{move || last_error.map_or_else(|| "none".to_owned(), |t| format::date_time(t, offset.get()))}</dd>
+                {facts
+                    .into_iter()
+                    .map(|(label, n)| view! { <dt>{label}</dt><dd>{format::count(n)}</dd> })
+                    .collect::<Vec<_>>()}
             </dl>
         </section>
     }

@@ -3,7 +3,7 @@
 //!
 //! ```sh
 //! ./scripts/bench.sh                 # all of them; or name some:
-//! ./scripts/bench.sh record sampler  # record | sampler | overhead | fanout | history | events
+//! ./scripts/bench.sh record sampler  # record | sampler | overhead | fanout | history | events | flood
 //! ```
 //!
 //! The binary also plays the servers it measures (`serve-*` subcommands), started as child
@@ -11,6 +11,7 @@
 
 mod events;
 mod fanout;
+mod flood;
 mod history;
 mod overhead;
 mod record;
@@ -53,6 +54,9 @@ fn main() {
             }
             if wants("events") {
                 events::run();
+            }
+            if wants("flood") {
+                flood::run();
             }
         }
     }
@@ -102,11 +106,7 @@ impl Server {
             .stdout(Stdio::null())
             .spawn()
             .expect("start a server");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "server on {port} did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_listening(port);
         Self { child, port }
     }
 
@@ -137,6 +137,15 @@ pub async fn serve(app: axum::Router, port: u16) {
     axum::serve(listener, app.with_state(()).into_make_service())
         .await
         .unwrap();
+}
+
+/// Waits (up to 20 s) until something accepts connections on 127.0.0.1:`port`.
+pub fn wait_listening(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "server on {port} did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// A free loopback port.

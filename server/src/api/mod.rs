@@ -61,6 +61,7 @@ impl HistoryState {
             database_path: store.path().display().to_string(),
             database_bytes: store.size_bytes(),
             oldest_ms: store.read(query::oldest)?,
+            store: store.health(),
         })
     }
 }

@@ -1,7 +1,8 @@
 //! The requests worth keeping one by one: error responses (4xx and 5xx) and requests slower
 //! than the slow threshold. The layer hands them over with a non-blocking `try_send` into a
 //! bounded queue that the history writer empties; when it is full they are counted, not
-//! waited for.
+//! waited for. Paths and messages are cut to [`MAX_TEXT`] bytes, so a request with a huge
+//! URI costs the queue no more than any other.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,6 +10,35 @@ use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 
 /// Requests held for the writer at most.
 pub const QUEUE: usize = 8_192;
+/// Longest path or message kept with a request, in bytes (a longer one is cut on a
+/// character boundary and ends in [`CUT`]).
+pub const MAX_TEXT: usize = 1_024;
+/// What a cut path or message ends in.
+pub const CUT: &str = "\u{2026}";
+
+/// `text`, cut to at most [`MAX_TEXT`] bytes; copies no more than that.
+pub fn clipped(text: &str) -> String {
+    if text.len() <= MAX_TEXT {
+        return text.to_owned();
+    }
+    let mut end = MAX_TEXT - CUT.len();
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut out = String::with_capacity(end + CUT.len());
+    out.push_str(&text[..end]);
+    out.push_str(CUT);
+    out
+}
+
+/// The same for an owned string: returned as it is when short enough.
+pub fn clip(text: String) -> String {
+    if text.len() <= MAX_TEXT {
+        text
+    } else {
+        clipped(&text)
+    }
+}
 
 /// One request kept with its details.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,10 +109,12 @@ impl Details {
             && (status >= 400 || latency_us >= self.slow_us.load(Ordering::Relaxed))
     }
 
-    pub fn push(&self, detail: Detail) {
+    pub fn push(&self, mut detail: Detail) {
         let Some(sender) = self.sender.get() else {
             return;
         };
+        detail.path = clip(detail.path);
+        detail.message = detail.message.map(clip);
         if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) = sender.try_send(detail)
         {
             self.dropped.fetch_add(1, Ordering::Relaxed);
@@ -126,5 +158,35 @@ mod tests {
         }
         assert_eq!(d.dropped(), 3);
         assert_eq!(rx.try_iter().count(), QUEUE);
+    }
+
+    #[test]
+    fn long_text_is_cut_on_a_character_boundary_and_marked() {
+        let exact = "a".repeat(MAX_TEXT);
+        assert_eq!(clipped(&exact), exact);
+        let cut = clipped(&"a".repeat(MAX_TEXT + 1));
+        assert_eq!(cut.len(), MAX_TEXT);
+        assert!(cut.ends_with(CUT) && cut.starts_with("aaa"));
+        // Two-byte characters: the cut never splits one.
+        let wide = clip("é".repeat(MAX_TEXT));
+        assert!(
+            wide.len() <= MAX_TEXT && wide.ends_with(CUT),
+            "{}",
+            wide.len()
+        );
+        assert!(wide.trim_end_matches(CUT).chars().all(|c| c == 'é'));
+
+        let d = Details::default();
+        let rx = d.connect().unwrap();
+        d.push(Detail {
+            path: "/x".repeat(MAX_TEXT),
+            message: Some("m".repeat(5 * MAX_TEXT)),
+            ..detail(500)
+        });
+        let kept = rx.try_recv().unwrap();
+        assert_eq!(
+            (kept.path.len(), kept.message.unwrap().len()),
+            (MAX_TEXT, MAX_TEXT)
+        );
     }
 }

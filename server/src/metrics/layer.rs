@@ -19,7 +19,7 @@ use http_body::{Body as _, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
-use super::details::{Detail, Details, ErrorMessage};
+use super::details::{Detail, Details, ErrorMessage, clipped};
 use super::recorder::{METHODS, Recorder, RouteCell, STATUS_CLIENT_CLOSED, method_index};
 
 /// Records request metrics into a [`Recorder`]. Get one from `Sightline::layer`.
@@ -138,7 +138,8 @@ impl InFlight {
             time_ms: crate::ticker::now_ms(),
             method: METHODS[self.cell.method as usize],
             route: self.cell.route.clone(),
-            path: self.path.as_ref().map_or("", PathAndQuery::path).to_owned(),
+            // Cut before copying: a huge URI costs no more than any other.
+            path: clipped(self.path.as_ref().map_or("", PathAndQuery::path)),
             status: self.status,
             latency_us,
             bytes: self.bytes,

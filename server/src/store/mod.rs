@@ -1,10 +1,14 @@
 //! History: windows, samples and notable requests in an embedded SQLite database.
 //!
 //! window -> [`writer`] (own thread, own connection) -> SQLite (WAL) <- [`query`] (pooled
-//! read connections, on the blocking pool) <- REST API and server functions.
+//! read connections, on the blocking pool) <- REST API and server functions. What goes
+//! wrong on the way is counted in [`health`].
 
 pub mod codec;
+pub mod health;
 pub mod query;
+pub mod records;
+pub mod rows;
 pub mod samples;
 pub mod schema;
 pub mod tiers;
@@ -56,7 +60,11 @@ pub struct Shared {
     path: PathBuf,
     settings: Mutex<Settings>,
     write_error: Mutex<Option<String>>,
+    /// When a write last failed (ms since the epoch), 0 if none has.
+    last_write_error_ms: AtomicU64,
     lost_windows: AtomicU64,
+    records_capped: AtomicU64,
+    rows_skipped: AtomicU64,
 }
 
 impl Shared {
@@ -65,6 +73,10 @@ impl Shared {
     }
 
     fn set_write_error(&self, error: Option<String>) {
+        if error.is_some() {
+            self.last_write_error_ms
+                .store(crate::ticker::now_ms(), Ordering::Relaxed);
+        }
         *lock(&self.write_error) = error;
     }
 
@@ -110,7 +122,10 @@ impl Store {
             path: path.to_owned(),
             settings: Mutex::new(settings),
             write_error: Mutex::new(None),
+            last_write_error_ms: AtomicU64::new(0),
             lost_windows: AtomicU64::new(0),
+            records_capped: AtomicU64::new(0),
+            rows_skipped: AtomicU64::new(0),
         });
         let (sender, messages) = channel();
         let writer = Writer {
@@ -119,6 +134,7 @@ impl Store {
             messages,
             details: details.connect(),
             route_ids: HashMap::new(),
+            quota: records::Quota::default(),
         };
         let thread = std::thread::Builder::new()
             .name("sightline-history".into())
@@ -218,6 +234,7 @@ impl Store {
             }
         };
         let result = f(&conn);
+        self.shared.note_skipped(rows::take_skipped());
         let mut idle = lock(&self.readers);
         if idle.len() < IDLE_READERS {
             idle.push(conn);

@@ -1,6 +1,6 @@
 //! Range queries over the stored history. Everything here reads; each function takes a
 //! connection from [`super::Store::read`] and answers with the types the REST API and the
-//! server functions return.
+//! server functions return. A row that does not decode is skipped ([`super::rows`]).
 
 use std::collections::BTreeMap;
 
@@ -13,7 +13,7 @@ use sightline_app::history::{
 use sightline_app::snapshot::StatusDistribution;
 
 use super::StoreError;
-use super::codec::{merge_histogram, merge_status};
+use super::rows::{counts_at, each, samples_at, skip_row};
 use super::samples::{FIELDS, Group, SampleAcc};
 use super::schema::sample_columns;
 use super::tiers::{Horizons, Piece, plan, tier_for_step};
@@ -26,22 +26,15 @@ const ALL_ROUTES: i64 = 0;
 pub fn horizons(conn: &Connection) -> Result<Horizons, StoreError> {
     let mut h = [0u64; 3];
     let mut stmt = conn.prepare_cached("SELECT tier, pruned_before_ms FROM horizons")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
-    for row in rows {
-        let (tier, before) = row?;
+    let rows = each(stmt.query([])?, "horizons", |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+    })?;
+    for (tier, before) in rows {
         if let Some(slot) = h.get_mut(tier as usize) {
             *slot = before as u64;
         }
     }
     Ok(h)
-}
-
-fn from_sql(e: rusqlite::types::FromSqlError) -> StoreError {
-    StoreError::Sqlite(rusqlite::Error::FromSqlConversionFailure(
-        0,
-        rusqlite::types::Type::Blob,
-        Box::new(e),
-    ))
 }
 
 /// Calls `f(start_ms, counts)` for every row of `route_id` in `pieces`.
@@ -63,27 +56,18 @@ fn for_each_row(
             piece.to as i64
         ])?;
         while let Some(r) = rows.next()? {
-            let mut counts = WindowCounts {
-                requests: r.get::<_, i64>(1)? as u64,
-                client_errors: r.get::<_, i64>(2)? as u64,
-                server_errors: r.get::<_, i64>(3)? as u64,
-                bytes: r.get::<_, i64>(4)? as u64,
-                latency_sum_us: r.get::<_, i64>(5)? as u64,
-                latency_max_us: r.get::<_, i64>(6)? as u64,
-                ..WindowCounts::default()
-            };
-            merge_status(
-                &mut counts.status,
-                r.get_ref(7)?.as_str().map_err(from_sql)?,
-            )?;
-            merge_histogram(
-                &mut counts.histogram,
-                r.get_ref(8)?.as_blob().map_err(from_sql)?,
-            )?;
-            f(r.get::<_, i64>(0)? as u64, counts);
+            match window_row(r) {
+                Ok((start, counts)) => f(start, counts),
+                Err(e) => skip_row("windows", &e),
+            }
         }
     }
     Ok(())
+}
+
+/// `start_ms` and the counts of a row read by [`for_each_row`].
+fn window_row(r: &rusqlite::Row<'_>) -> Result<(u64, WindowCounts), StoreError> {
+    Ok((r.get::<_, i64>(0)? as u64, counts_at(r, 1)?))
 }
 
 /// All of `route_id` over the range, merged.
@@ -213,17 +197,15 @@ pub fn samples(
     ))?;
     let mut steps: BTreeMap<u64, SampleAcc> = BTreeMap::new();
     for piece in &pieces {
-        let mut rows = stmt.query(params![
+        let rows = stmt.query(params![
             piece.tier as i64,
             piece.from as i64,
             piece.to as i64
         ])?;
-        while let Some(r) = rows.next()? {
-            let start = r.get::<_, i64>(0)? as u64;
-            let stored = (0..FIELDS.len())
-                .map(|i| r.get::<_, Option<f64>>(i + 2))
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            let acc = SampleAcc::from_stored(r.get::<_, i64>(1)? as u64, stored);
+        let rows = each(rows, "samples", |r| {
+            Ok((r.get::<_, i64>(0)? as u64, samples_at(r, 1)?))
+        })?;
+        for (start, acc) in rows {
             steps.entry(step_of(range, start)).or_default().merge(&acc);
         }
     }
@@ -250,10 +232,14 @@ pub fn samples(
 /// Every route with requests in the range.
 pub fn endpoint_rows(conn: &Connection, range: &TimeRange) -> Result<Vec<EndpointRow>, StoreError> {
     let h = horizons(conn)?;
-    let routes: Vec<(i64, String, String)> = conn
-        .prepare_cached("SELECT id, method, route FROM routes ORDER BY id")?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-        .collect::<Result<_, _>>()?;
+    let mut stmt = conn.prepare_cached("SELECT id, method, route FROM routes ORDER BY id")?;
+    let routes: Vec<(i64, String, String)> = each(stmt.query([])?, "routes", |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })?;
     let pieces = plan(range.from_ms, range.to_ms, 2, &h);
     let mut out = Vec::new();
     for (id, method, route) in routes {
@@ -369,21 +355,19 @@ fn records(
         "SELECT id, time_ms, method, route, path, status, latency_us, bytes, message
          FROM requests WHERE {filter} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
     ))?;
-    let items = stmt
-        .query_map(all.as_slice(), |r| {
-            Ok(RequestRecord {
-                id: r.get(0)?,
-                time_ms: r.get::<_, i64>(1)? as u64,
-                method: r.get(2)?,
-                route: r.get(3)?,
-                path: r.get(4)?,
-                status: r.get(5)?,
-                latency_ms: r.get::<_, i64>(6)? as f64 / 1_000.0,
-                bytes: r.get::<_, i64>(7)? as u64,
-                message: r.get(8)?,
-            })
-        })?
-        .collect::<Result<_, _>>()?;
+    let items = each(stmt.query(all.as_slice())?, "requests", |r| {
+        Ok(RequestRecord {
+            id: r.get(0)?,
+            time_ms: r.get::<_, i64>(1)? as u64,
+            method: r.get(2)?,
+            route: r.get(3)?,
+            path: r.get(4)?,
+            status: r.get(5)?,
+            latency_ms: r.get::<_, i64>(6)? as f64 / 1_000.0,
+            bytes: r.get::<_, i64>(7)? as u64,
+            message: r.get(8)?,
+        })
+    })?;
     Ok(RecordsPage {
         range: range.clone(),
         total: total as u64,

@@ -102,6 +102,15 @@ const MIGRATIONS: &[&str] = &[
     DROP TABLE samples;
     ALTER TABLE samples_nullable RENAME TO samples;
     ",
+    // 3: per 10 s window, error and slow-request records stored and not stored (over the
+    // per-route quota), so that the stored ones can be told from all there were.
+    "
+    CREATE TABLE record_counts (
+        start_ms INTEGER PRIMARY KEY,
+        kept INTEGER NOT NULL,
+        capped INTEGER NOT NULL
+    );
+    ",
 ];
 
 pub fn version() -> u32 {

@@ -1,16 +1,19 @@
 //! The one thread that writes history. It owns the write connection; the ticker and the
 //! layer only hand it data through channels, so a slow disk, a locked database or a full
 //! disk never stalls a request or the live view. Failed writes stay queued (bounded) and
-//! are retried every second.
+//! are retried every second. A stored row that does not decode is replaced, not merged
+//! into, so it cannot hold up later writes.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use super::codec::{encode_histogram, encode_status, merge_histogram, merge_status};
+use super::codec::{encode_histogram, encode_status};
+use super::records::{Quota, Tally};
+use super::rows::{counts_at, samples_at, skip_row, take_skipped};
 use super::samples::{FIELDS, SampleAcc};
 use super::schema::sample_columns;
 use super::tiers::{SIZES, bucket, horizons_at};
@@ -46,12 +49,15 @@ pub struct Writer {
     pub messages: Receiver<Message>,
     pub details: Option<Receiver<Detail>>,
     pub route_ids: HashMap<(&'static str, Arc<str>), i64>,
+    pub quota: Quota,
 }
 
 impl Writer {
     pub fn run(mut self) {
         let mut windows: VecDeque<WindowBatch> = VecDeque::new();
         let mut details: Vec<Detail> = Vec::new();
+        // Records per window, stored and not, written with the records.
+        let mut tallies: BTreeMap<u64, Tally> = BTreeMap::new();
         let mut failures = 0u64;
         let mut last_maintenance: Option<Instant> = None;
         loop {
@@ -73,10 +79,18 @@ impl Writer {
             }
             if let Some(rx) = &self.details {
                 let room = (QUEUE * 4).saturating_sub(details.len());
-                details.extend(rx.try_iter().take(room));
+                for detail in rx.try_iter().take(room) {
+                    if self.quota.admit(&detail, &mut tallies) {
+                        details.push(detail);
+                    } else {
+                        self.shared.note_capped();
+                    }
+                }
             }
-            if !windows.is_empty() || !details.is_empty() {
-                match self.write(&windows, &details) {
+            if !windows.is_empty() || !details.is_empty() || !tallies.is_empty() {
+                let written = self.write(&windows, &details, &tallies);
+                self.shared.note_skipped(take_skipped());
+                match written {
                     Ok(()) => {
                         if failures > 0 {
                             tracing::info!(failures, "history writes resumed");
@@ -84,6 +98,7 @@ impl Writer {
                         failures = 0;
                         windows.clear();
                         details.clear();
+                        tallies.clear();
                         self.shared.set_write_error(None);
                     }
                     Err(e) => {
@@ -120,6 +135,7 @@ impl Writer {
         &mut self,
         windows: &VecDeque<WindowBatch>,
         details: &[Detail],
+        tallies: &BTreeMap<u64, Tally>,
     ) -> Result<(), StoreError> {
         let tx = self
             .conn
@@ -127,24 +143,7 @@ impl Writer {
         for batch in windows {
             write_window(&tx, &mut self.route_ids, batch)?;
         }
-        {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO requests (time_ms, method, route, path, status, latency_us, bytes, message)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?;
-            for d in details {
-                insert.execute(params![
-                    d.time_ms as i64,
-                    d.method,
-                    &*d.route,
-                    d.path,
-                    d.status,
-                    d.latency_us as i64,
-                    d.bytes as i64,
-                    d.message,
-                ])?;
-            }
-        }
+        super::records::write(&tx, details, tallies)?;
         tx.commit()?;
         Ok(())
     }
@@ -175,9 +174,11 @@ pub fn prune(conn: &mut Connection, now_ms: u64, retention_ms: u64) -> Result<()
             params![tier as i64, *horizon as i64],
         )?;
     }
+    let oldest = now_ms.saturating_sub(retention_ms) as i64;
+    tx.execute("DELETE FROM requests WHERE time_ms < ?1", params![oldest])?;
     tx.execute(
-        "DELETE FROM requests WHERE time_ms < ?1",
-        params![now_ms.saturating_sub(retention_ms) as i64],
+        "DELETE FROM record_counts WHERE start_ms < ?1",
+        params![oldest],
     )?;
     tx.commit()?;
     Ok(())
@@ -232,37 +233,18 @@ pub fn write_window(
     for tier in 0..SIZES.len() {
         let start = bucket(tier, batch.start_ms) as i64;
         for (id, counts) in &rows {
+            // A row that does not decode is logged and replaced by this window's counts.
             let existing = select
-                .query_row(params![tier as i64, id, start], |r| {
-                    Ok((
-                        [
-                            r.get::<_, i64>(0)?,
-                            r.get(1)?,
-                            r.get(2)?,
-                            r.get(3)?,
-                            r.get(4)?,
-                            r.get(5)?,
-                        ],
-                        r.get::<_, String>(6)?,
-                        r.get::<_, Vec<u8>>(7)?,
-                    ))
-                })
+                .query_row(params![tier as i64, id, start], |r| Ok(counts_at(r, 0)))
                 .optional()?;
             let merged;
             let row = match existing {
                 None => *counts,
-                Some((n, status, histogram)) => {
-                    let mut m = WindowCounts {
-                        requests: n[0] as u64,
-                        client_errors: n[1] as u64,
-                        server_errors: n[2] as u64,
-                        bytes: n[3] as u64,
-                        latency_sum_us: n[4] as u64,
-                        latency_max_us: n[5] as u64,
-                        ..WindowCounts::default()
-                    };
-                    merge_status(&mut m.status, &status)?;
-                    merge_histogram(&mut m.histogram, &histogram)?;
+                Some(Err(e)) => {
+                    skip_row("windows", &e);
+                    *counts
+                }
+                Some(Ok(mut m)) => {
                     m.merge(counts);
                     merged = m;
                     &merged
@@ -307,15 +289,17 @@ fn write_samples(
     ))?;
     for tier in 0..SIZES.len() {
         let start = bucket(tier, start_ms) as i64;
-        let mut row = select
-            .query_row(params![tier as i64, start], |r| {
-                let stored = (0..FIELDS.len())
-                    .map(|i| r.get::<_, Option<f64>>(i + 1))
-                    .collect::<rusqlite::Result<Vec<_>>>()?;
-                Ok(SampleAcc::from_stored(r.get::<_, i64>(0)? as u64, stored))
-            })
-            .optional()?
-            .unwrap_or_default();
+        let existing = select
+            .query_row(params![tier as i64, start], |r| Ok(samples_at(r, 0)))
+            .optional()?;
+        let mut row = match existing {
+            Some(Ok(acc)) => acc,
+            Some(Err(e)) => {
+                skip_row("samples", &e);
+                SampleAcc::default()
+            }
+            None => SampleAcc::default(),
+        };
         row.merge(samples);
         let mut values: Vec<rusqlite::types::Value> =
             vec![(tier as i64).into(), start.into(), (row.n as i64).into()];
