@@ -17,7 +17,7 @@ test("an event posted by a script appears on the Events page, newest first", asy
   }
   const rows = page.getByTestId("events").getByTestId("event").filter({ hasText: tag });
   await expect(rows).toHaveCount(2);
-  await expect(rows.first()).toContainText('"n":2');
+  await expect(rows.first().locator("code.path")).toHaveText(`{"n":2,"tag":"${tag}"}`);
   await expect(rows.first().locator(".channel")).toHaveText("ops");
   await rows.first().locator("summary").click();
   await expect(rows.first().locator(".event-data")).toContainText(`"tag": "${tag}"`);

@@ -89,9 +89,17 @@ async fn every_route_is_closed_without_credentials() {
     assert!(checked > 40, "{checked}");
 
     // Every server function: closed at the base path, absent at the site root (where an
-    // embedding app's own routes live), as JSON and as text/plain.
+    // embedding app's own routes live), as JSON and as text/plain. The list the router
+    // mounts is every server function Sightline registered, no more, no less.
     let functions = sightline_app::api::paths();
-    assert!(functions.iter().any(|p| p.ends_with("/save_settings")));
+    let mut registered: Vec<&str> = leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, _)| path)
+        .filter(|path| path.starts_with("/api/fn/sightline/"))
+        .collect();
+    registered.sort_unstable();
+    let mut mounted = functions.to_vec();
+    mounted.sort_unstable();
+    assert_eq!(mounted, registered);
     let body = json!({ "update": { "retention_days": 3 } }).to_string();
     for path in functions.iter().copied().chain(["/api/fn/save_settings"]) {
         for content_type in ["application/json", "text/plain"] {
@@ -128,6 +136,23 @@ async fn the_dashboard_mounts_nothing_outside_its_base_path() {
             "/api/fn/{*name}",
             post(|| async { "the app's own server function" }),
         )
+        // An app that serves every registered server function itself (they share one
+        // registry with Sightline's): Sightline's run there without its guard, so they
+        // must refuse on their own.
+        .route(
+            "/everything/api/fn/{*name}",
+            post(|req: axum::extract::Request| async move {
+                let (mut parts, body) = req.into_parts();
+                let path = parts
+                    .uri
+                    .path()
+                    .trim_start_matches("/everything")
+                    .to_owned();
+                parts.uri = path.parse().unwrap();
+                leptos_axum::handle_server_fns(axum::extract::Request::from_parts(parts, body))
+                    .await
+            }),
+        )
         .merge(sightline.router());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -145,6 +170,18 @@ async fn the_dashboard_mounts_nothing_outside_its_base_path() {
             response.text().await.unwrap(),
             "the app's own server function"
         );
+    }
+    for path in sightline_app::api::paths() {
+        let response = http
+            .post(format!("http://{addr}/everything{path}"))
+            // Arguments every one of them accepts (unknown fields are ignored).
+            .json(&json!({ "update": { "retention_days": 3 }, "params": {}, "group": "system" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{path}");
+        let text = response.text().await.unwrap();
+        assert!(text.contains("sign in first"), "{path}: {text}");
     }
     assert_eq!(
         sightline.store().unwrap().settings().retention_days,

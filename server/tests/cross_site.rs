@@ -155,6 +155,16 @@ async fn with_access_control_off_the_same_rule_holds() {
     .await;
     let http = client();
     refused_without_change(&app, |path| http.post(app.url(path))).await;
+    // A bearer header proves nothing when there are no tokens: no exemption.
+    let response = http
+        .post(app.url("/sightline/api/events"))
+        .bearer_auth("anything-at-all")
+        .header("origin", "http://evil.example")
+        .json(&json!({ "event": "deploy" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -169,4 +179,14 @@ async fn bearer_tokens_are_exempt_from_the_origin_check() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::ACCEPTED);
+    // Only a valid token is exempt: a made-up one from another site is refused as such.
+    let forged = client()
+        .post(app.url("/sightline/api/events"))
+        .bearer_auth("not-a-token-at-all-0123456789")
+        .header("origin", "http://evil.example")
+        .json(&json!({ "event": "deploy" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
 }

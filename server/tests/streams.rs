@@ -105,8 +105,8 @@ fn snapshots_keep_coming_while_every_app_worker_is_blocked() {
         .unwrap();
     let app = runtime.block_on(spawn(fast_config()));
     runtime.block_on(app.snapshot_where("the first snapshot", |_| true));
-    // Every worker of the app's runtime is stuck in blocking code for 3 s.
-    let block = Duration::from_secs(3);
+    // Every worker of the app's runtime is stuck in blocking code for 5 s.
+    let block = Duration::from_secs(5);
     for _ in 0..4 {
         runtime.spawn(async move { std::thread::sleep(block) });
     }

@@ -129,13 +129,16 @@ pub async fn guard(State(auth): State<Arc<Auth>>, mut req: Request, next: Next) 
     let path = req.uri().path().to_owned();
     let kind = auth.kind(&path);
     let changes = !req.method().is_safe();
-    if changes && !has_bearer(req.headers()) && cross_site(&auth, req.uri(), req.headers()) {
+    let identity = auth.identify(req.headers());
+    // Exempt: a valid API token (browsers never attach one by themselves). Not a mere
+    // `Authorization` header, and never with access control off, where there are no tokens.
+    let by_token = !auth.is_open() && has_bearer(req.headers()) && identity.is_some();
+    if changes && !by_token && cross_site(&auth, req.uri(), req.headers()) {
         return json_error(
             StatusCode::FORBIDDEN,
             "cross-site request refused: changes must come from the dashboard's own pages",
         );
     }
-    let identity = auth.identify(req.headers());
     if kind == Kind::Public {
         if let Some((principal, _)) = identity {
             req.extensions_mut().insert(principal);

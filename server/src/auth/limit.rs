@@ -18,8 +18,9 @@ use std::time::{Duration, Instant};
 /// Failed sign-ins allowed per key within [`LIMIT_WINDOW`].
 pub const LIMIT_FAILURES: usize = 5;
 pub const LIMIT_WINDOW: Duration = Duration::from_secs(300);
-/// Keys tracked at most; past it (after dropping expired ones) new keys are refused, so an
-/// attacker spraying names or addresses cannot grow memory without bound.
+/// Keys tracked at most; past it (after dropping expired ones) the address seen least
+/// recently is forgotten, so an attacker spraying addresses cannot grow memory without
+/// bound nor lock anyone else out. Names that are no account share one key.
 const MAX_KEYS: usize = 50_000;
 /// Account names are counted by at most this many bytes.
 const MAX_NAME: usize = 128;
@@ -30,6 +31,8 @@ pub enum Key {
     /// An IPv4 address, or the /64 network of an IPv6 address.
     Address(IpAddr),
     Account(String),
+    /// Every name that is no account: guessing names counts, but cannot fill the table.
+    NoSuchAccount,
 }
 
 impl Key {
@@ -91,8 +94,16 @@ impl Limiter {
                 expire(times, now);
                 !times.is_empty()
             });
-            if attempts.len() + keys.len() > MAX_KEYS {
-                return Err(LIMIT_WINDOW.as_secs());
+            while attempts.len() + keys.len() > MAX_KEYS {
+                let stalest = attempts
+                    .iter()
+                    .filter(|(key, _)| matches!(key, Key::Address(_)))
+                    .min_by_key(|(_, times)| times.back().copied())
+                    .map(|(key, _)| key.clone());
+                match stalest {
+                    Some(key) => attempts.remove(&key),
+                    None => break,
+                };
             }
         }
         for key in &keys {
@@ -168,6 +179,25 @@ mod tests {
         // The window slides.
         let later = now + LIMIT_WINDOW;
         assert!(limiter.reserve(keys("ann"), later).is_ok());
+    }
+
+    #[test]
+    fn a_full_table_forgets_the_stalest_address_and_refuses_nobody() {
+        let limiter = Limiter::default();
+        let now = Instant::now();
+        for n in 0..MAX_KEYS as u32 {
+            let ip = IpAddr::from((n + 1).to_be_bytes());
+            limiter.reserve(vec![Key::address(ip)], now).unwrap();
+        }
+        let later = now + std::time::Duration::from_secs(1);
+        let newcomer = vec![
+            Key::address("203.0.113.1".parse().unwrap()),
+            Key::account("ann"),
+        ];
+        assert!(limiter.reserve(newcomer, later).is_ok());
+        let attempts = limiter.attempts.lock().unwrap();
+        assert!(attempts.len() <= MAX_KEYS);
+        assert!(attempts.contains_key(&Key::account("ann")));
     }
 
     #[test]

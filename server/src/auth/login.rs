@@ -25,6 +25,9 @@ pub struct LoginForm {
     pub next: Option<String>,
 }
 
+/// The longest user name or password taken.
+const MAX_PASSWORD: usize = 1_024;
+
 fn is_form(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
@@ -95,9 +98,19 @@ pub async fn login(State(auth): State<Arc<Auth>>, req: Request) -> Response {
             "send username and password as JSON or as a form",
         );
     };
+    if credentials.password.len() > MAX_PASSWORD || credentials.username.len() > MAX_PASSWORD {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "username and password are at most 1024 bytes each",
+        );
+    }
     let next = next_target(&auth, credentials.next);
 
-    let mut keys = vec![Key::account(&credentials.username)];
+    let mut keys = vec![if auth.has_account(&credentials.username) {
+        Key::account(&credentials.username)
+    } else {
+        Key::NoSuchAccount
+    }];
     match auth.client_address(&headers, peer) {
         Some(ip) => keys.push(Key::address(ip)),
         None => auth.warn_no_peer_address(),
@@ -107,13 +120,26 @@ pub async fn login(State(auth): State<Arc<Auth>>, req: Request) -> Response {
         Ok(r) => r,
         Err(wait) => return too_many(&auth, form, wait),
     };
-    let verified = {
-        let checker = auth.clone();
-        let (name, password) = (credentials.username, credentials.password);
-        auth.verifier
-            .run(move |memory| checker.verify(&name, &password, memory))
-            .await
-            .flatten()
+    let checker = auth.clone();
+    let (name, password) = (credentials.username, credentials.password);
+    let verified = match auth
+        .verifier
+        .run(move |memory| checker.verify(&name, &password, memory))
+        .await
+    {
+        Ok(verified) => verified,
+        Err(_) => {
+            // Not checked, so it does not count.
+            auth.limiter.succeeded(reservation);
+            let mut response = json_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too many sign-ins are being checked; try again in a few seconds",
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(5));
+            return response;
+        }
     };
     let Some(principal) = verified else {
         if form {

@@ -34,7 +34,7 @@ pub use guard::{guard, refuse_unless_admin};
 pub use limit::{LIMIT_FAILURES, LIMIT_WINDOW};
 pub use login::{LoginForm, login, logout};
 pub use sessions::SessionEnd;
-pub use verify::VERIFY_THREADS;
+pub use verify::{VERIFY_QUEUE, VERIFY_THREADS};
 
 /// Name of the session cookie.
 pub const COOKIE: &str = "sightline_session";
@@ -177,6 +177,13 @@ impl Auth {
             role: account.role,
             open: false,
         })
+    }
+
+    /// Whether `name` is a user who may sign in.
+    pub fn has_account(&self, name: &str) -> bool {
+        self.accounts
+            .as_ref()
+            .is_some_and(|accounts| accounts.iter().any(|a| a.name == name))
     }
 
     fn bearer(&self, token: &str) -> Option<Principal> {

@@ -1,12 +1,13 @@
 //! Password checks on a fixed pair of threads, each with its Argon2 memory allocated once.
 //!
 //! Argon2 takes ~19 MiB and tens of milliseconds per check. Allocated per check, that
-//! memory stays with the allocator afterwards (measured: each wrong sign-in left the
-//! process ~19 MiB larger). Here [`VERIFY_THREADS`] threads each own one buffer, reused
-//! by every check they run: at most that many checks run at once, the memory they take is
-//! bounded for good, and the rest wait in the queue (a closure each), never on the app's
-//! workers.
+//! memory stays with the allocator afterwards, about 19 MiB more per check. Here
+//! [`VERIFY_THREADS`] threads each own one buffer, reused by every check they run: at most
+//! that many checks run at once, the memory they take is bounded for good, at most
+//! [`VERIFY_QUEUE`] more wait (a closure each, never on the app's workers), and the rest
+//! are told to come back.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
@@ -16,6 +17,18 @@ use subtle::ConstantTimeEq;
 
 /// Threads that check passwords, hence checks that run at once.
 pub const VERIFY_THREADS: usize = 2;
+/// Checks that may wait for a thread; past it a sign-in is answered "busy" at once, so a
+/// flood from many addresses holds neither memory nor a real user's turn for minutes.
+pub const VERIFY_QUEUE: usize = 32;
+
+/// Why a check did not run.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Busy {
+    /// [`VERIFY_QUEUE`] checks are already waiting.
+    Full,
+    /// The threads are gone (they could not be started).
+    Gone,
+}
 
 /// A check, given the thread's Argon2 memory.
 type Job = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
@@ -24,6 +37,8 @@ type Job = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
 pub struct Verifier {
     /// Started at the first check: a dashboard with access control off never needs them.
     queue: OnceLock<Mutex<Sender<Job>>>,
+    /// Checks sent and not yet finished.
+    pending: Arc<AtomicUsize>,
 }
 
 impl Verifier {
@@ -44,22 +59,38 @@ impl Verifier {
         })
     }
 
-    /// Runs `check` on one of the threads; `None` if they are gone.
+    /// Runs `check` on one of the threads. A check whose caller has gone away (the client
+    /// hung up while it waited) is not run.
     pub async fn run<T: Send + 'static>(
         &self,
         check: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
-    ) -> Option<T> {
+    ) -> Result<T, Busy> {
+        let admitted = self
+            .pending
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < VERIFY_THREADS + VERIFY_QUEUE).then_some(n + 1)
+            });
+        if admitted.is_err() {
+            return Err(Busy::Full);
+        }
+        let pending = self.pending.clone();
         let (tx, rx) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |memory| {
-            let _ = tx.send(check(memory));
+            if !tx.is_closed() {
+                let _ = tx.send(check(memory));
+            }
+            pending.fetch_sub(1, Ordering::AcqRel);
         });
         let sent = self
             .queue()
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .send(job);
-        sent.ok()?;
-        rx.await.ok()
+        if sent.is_err() {
+            self.pending.fetch_sub(1, Ordering::AcqRel);
+            return Err(Busy::Gone);
+        }
+        rx.await.map_err(|_| Busy::Gone)
     }
 }
 
@@ -114,7 +145,6 @@ pub fn matches(phc: &str, password: &[u8], memory: &mut Vec<Block>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
 
     #[tokio::test]
@@ -139,9 +169,40 @@ mod tests {
             })
             .collect();
         for (n, check) in checks.into_iter().enumerate() {
-            assert_eq!(check.await.unwrap(), Some(n * 2));
+            assert_eq!(check.await.unwrap(), Ok(n * 2));
         }
         assert!(most.load(Ordering::SeqCst) <= VERIFY_THREADS);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn past_the_queue_checks_are_turned_away_at_once() {
+        let verifier = Arc::new(Verifier::default());
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        let gate = Arc::new(Mutex::new(gate));
+        // Fill the threads and the queue with checks that wait for the gate.
+        let held: Vec<_> = (0..VERIFY_THREADS + VERIFY_QUEUE)
+            .map(|_| {
+                let (verifier, gate) = (verifier.clone(), gate.clone());
+                tokio::spawn(async move {
+                    verifier
+                        .run(move |_| {
+                            let _ = gate.lock().unwrap().recv();
+                        })
+                        .await
+                })
+            })
+            .collect();
+        while verifier.pending.load(Ordering::SeqCst) < VERIFY_THREADS + VERIFY_QUEUE {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(verifier.run(|_| ()).await, Err(Busy::Full));
+        for _ in 0..held.len() {
+            release.send(()).unwrap();
+        }
+        for check in held {
+            assert_eq!(check.await.unwrap(), Ok(()));
+        }
+        assert_eq!(verifier.run(|_| 7).await, Ok(7));
     }
 
     #[test]
