@@ -187,6 +187,22 @@ async fn the_dashboard_mounts_nothing_outside_its_base_path() {
         sightline.store().unwrap().settings().retention_days,
         Config::default().retention_days
     );
+
+    // Served without connection info, clients cannot be told apart: sign-ins are still
+    // limited per account, not all put in one bucket.
+    let attempt = |name: &'static str, password: &'static str| {
+        http.post(format!("http://{addr}/sightline/api/login"))
+            .json(&json!({ "username": name, "password": password }))
+            .send()
+    };
+    for _ in 0..sightline::auth::LIMIT_FAILURES {
+        let status = attempt("ann", "guess").await.unwrap().status();
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let limited = attempt("ann", "ann's long password").await.unwrap();
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    let other = attempt("vic", "vic's long password").await.unwrap();
+    assert_eq!(other.status(), StatusCode::OK);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -217,9 +233,13 @@ async fn the_public_pages_carry_no_data() {
     // ...and none of them reaches anyone who has not signed in.
     let http = client();
     let mut pages = Vec::new();
+    let login = http.get(app.url("/sightline/login")).send().await.unwrap();
+    assert_eq!(login.status(), StatusCode::OK);
     for path in [
         "/sightline/login",
         "/sightline/login?error=1&next=%2Fsightline%2Ferrors",
+        "/sightline/pkg/missing.js",
+        "/sightline/favicon.svg",
         "/sightline/api/snapshot",
         "/sightline/api/nothing-here",
         "/sightline/",
@@ -239,6 +259,8 @@ async fn the_public_pages_carry_no_data() {
         pages.push((format!("sign-in {n}"), response.text().await.unwrap()));
     }
     let pid = format!("\"pid\":{}", std::process::id());
+    let pid_text = format!("pid {}", std::process::id());
+    let version = format!("sightline {}", env!("CARGO_PKG_VERSION"));
     for (what, body) in &pages {
         for secret in [
             instance.as_str(),
@@ -248,6 +270,8 @@ async fn the_public_pages_carry_no_data() {
             "instance_id",
             "\"version\"",
             pid.as_str(),
+            pid_text.as_str(),
+            version.as_str(),
             "rss_bytes",
         ] {
             assert!(!body.contains(secret), "{what} shows {secret:?}:\n{body}");

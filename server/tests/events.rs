@@ -212,3 +212,27 @@ async fn the_apps_logs_arrive_as_log_events() {
     assert_eq!(log["message"], "payment retried");
     assert_eq!(log["fields"]["order"], 7);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_channel_list_is_bounded() {
+    let app = spawn(fast_config()).await;
+    let many: Vec<String> = (0..=sightline::live::sse::MAX_CHANNELS)
+        .map(|n| format!("c{n}"))
+        .collect();
+    let response = app
+        .get(&format!("/sightline/api/sse?channels={}", many.join(",")))
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["param"], "channels", "{body}");
+    let long = "x".repeat(65);
+    let response = app
+        .get(&format!("/sightline/api/sse?channels={long}"))
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    // At the limit, it streams.
+    let fine = many[..sightline::live::sse::MAX_CHANNELS].join(",");
+    let mut client =
+        SseClient::connect(app.addr, &format!("/sightline/api/sse?channels={fine}"), "").await;
+    assert_eq!(client.next_event().await.1, "snapshot");
+}

@@ -110,6 +110,9 @@ async fn parallel_guesses_never_pass_the_limit_nor_take_the_memory() {
     for request in plain {
         assert_eq!(request.await.unwrap(), StatusCode::UNAUTHORIZED);
     }
+    // (A bare `sightline` serves the dashboard only: no demo API without `--demo`.)
+    let demo = http.get(server.url("/api/users")).send().await.unwrap();
+    assert_eq!(demo.status(), StatusCode::NOT_FOUND);
     let before = server.rss_bytes();
     eprintln!(
         "500 parallel unauthenticated requests: the server grew by {} KiB",

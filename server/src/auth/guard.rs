@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use axum::{
     Json,
-    extract::{Request, State},
+    extract::{ConnectInfo, Request, State},
     http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header},
     middleware::Next,
     response::{IntoResponse, Redirect, Response},
@@ -128,6 +128,15 @@ pub fn refuse_unless_admin(caller: Option<&super::Principal>) -> Option<Response
 pub async fn guard(State(auth): State<Arc<Auth>>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
     let kind = auth.kind(&path);
+    if !auth.is_open()
+        && auth.trusted_header.is_none()
+        && req
+            .extensions()
+            .get::<ConnectInfo<std::net::SocketAddr>>()
+            .is_none()
+    {
+        auth.warn_no_peer_address();
+    }
     let changes = !req.method().is_safe();
     let identity = auth.identify(req.headers());
     // Exempt: a valid API token (browsers never attach one by themselves). Not a mere

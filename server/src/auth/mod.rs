@@ -252,9 +252,12 @@ impl Auth {
         peer.map(|p| p.ip())
     }
 
-    /// Said once: without the peer's address, sign-ins are limited per account only.
+    /// Said once, at the first request that shows it: without the peer's address (and no
+    /// trusted proxy header), sign-ins are limited per account only.
     fn warn_no_peer_address(&self) {
-        if !self.warned_no_peer.swap(true, Ordering::Relaxed) {
+        if !self.warned_no_peer.load(Ordering::Relaxed)
+            && !self.warned_no_peer.swap(true, Ordering::Relaxed)
+        {
             tracing::warn!(
                 "the dashboard is served without connection info, so failed sign-ins are limited per account only; serve the app with `into_make_service_with_connect_info::<SocketAddr>()` to limit them per client address too"
             );
