@@ -2,9 +2,7 @@
 //! checked, per client address and per account; a flood of parallel guesses neither gets
 //! past the limit nor takes the server's memory, and history keeps answering meanwhile.
 
-mod common;
-
-use common::{ADMIN_TOKEN, TempDir, TestApp, client, rss_of, secured, spawn};
+use crate::common::{ADMIN_TOKEN, TempDir, TestApp, client, rss_of, secured, spawn};
 use reqwest::{StatusCode, header};
 use serde_json::json;
 use sightline::Config;

@@ -2,11 +2,9 @@
 //! one (same database) serves; every REST endpoint answers, and every bad parameter gets a
 //! 400 naming it.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{TempDir, TestApp, fast_config, spawn};
+use crate::common::{TempDir, TestApp, fast_config, spawn};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sightline::Config;

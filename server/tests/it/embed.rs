@@ -1,9 +1,9 @@
 //! Runs the embedding example's app: the host app's routes are counted, the dashboard is
 //! served at the example's path, excluded paths are not counted.
 
-#[path = "../examples/embed.rs"]
+#[path = "../../examples/embed.rs"]
 #[allow(dead_code)]
-mod embed;
+mod example;
 
 use std::time::Duration;
 
@@ -23,12 +23,12 @@ async fn the_example_app_is_monitored_at_its_own_path() {
             }],
         }),
         db_path: None,
-        ..embed::config()
+        ..example::config()
     };
     let sightline = Sightline::start(config).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(axum::serve(listener, embed::app(&sightline)).into_future());
+    tokio::spawn(axum::serve(listener, example::app(&sightline)).into_future());
     let http = reqwest::Client::new();
     let get = |path: &str| {
         http.get(format!("http://{addr}{path}"))

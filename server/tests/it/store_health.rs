@@ -2,9 +2,7 @@
 //! queries (which answer with the other rows) and replaced by later writes, and what was
 //! skipped shows in the live snapshot and in the settings API.
 
-mod common;
-
-use common::{TempDir, TestApp, fast_config, spawn};
+use crate::common::{TempDir, TestApp, fast_config, spawn};
 use reqwest::StatusCode;
 use serde_json::Value;
 use sightline::Config;

@@ -1,9 +1,7 @@
 //! Custom events over real sockets: posting, validation, channels, and replay for clients
 //! that reconnect with `Last-Event-ID`.
 
-mod common;
-
-use common::{SseClient, TestApp, fast_config, spawn};
+use crate::common::{SseClient, TestApp, fast_config, spawn};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sightline::Config;

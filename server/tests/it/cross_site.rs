@@ -3,9 +3,7 @@
 //! access control off the same holds. Bearer tokens are not sent by browsers on their own,
 //! so they are exempt.
 
-mod common;
-
-use common::{
+use crate::common::{
     ADMIN_TOKEN, SseClient, TempDir, TestApp, client, fast_config, secured, session_cookie,
     sign_in, spawn,
 };

@@ -1,11 +1,9 @@
 //! Sessions over real sockets: safe cookies, revoked at sign-out, expiring; the sign-in
 //! form brings you back where you were, without JavaScript, and never off the dashboard.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{client, secured, session_cookie, sign_in, spawn};
+use crate::common::{client, secured, session_cookie, sign_in, spawn};
 use reqwest::{StatusCode, header};
 use serde_json::json;
 use sightline::Config;

@@ -2,13 +2,11 @@
 //! edge values with a 400 naming the parameter; arbitrary query strings never get a 5xx;
 //! exports are whole and their CSV guards formula-like cells.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::common::{TempDir, TestApp, fast_config, spawn};
 use axum::{Router, routing::get};
-use common::{TempDir, TestApp, fast_config, spawn};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as RunnerConfig, TestCaseError, TestRunner};
 use reqwest::StatusCode;

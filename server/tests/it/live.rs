@@ -1,10 +1,8 @@
 //! The live pipeline over real sockets: middleware -> snapshot -> SSE.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{SseClient, fast_config, spawn};
+use crate::common::{SseClient, fast_config, spawn};
 use serde_json::{Value, json};
 use sightline::Config;
 

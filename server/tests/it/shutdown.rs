@@ -1,15 +1,13 @@
 //! Nothing is lost at shutdown: requests that finish while the server drains are
 //! recorded and written to history, in an embedding app and in the standalone server.
 
-mod common;
-
 use std::io::BufRead;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use crate::common::{TempDir, fast_config};
 use axum::{Router, routing::get};
-use common::{TempDir, fast_config};
 use sightline::{Config, Sightline};
 use sightline_app::history::TimeRange;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

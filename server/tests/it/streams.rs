@@ -2,11 +2,11 @@
 //! `Last-Event-ID` is told to start over instead of being left silent, and snapshots keep
 //! coming while every worker of the app is blocked.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{SseClient, TestApp, client, fast_config, secured, session_cookie, sign_in, spawn};
+use crate::common::{
+    SseClient, TestApp, client, fast_config, secured, session_cookie, sign_in, spawn,
+};
 use reqwest::{StatusCode, header};
 use sightline::Config;
 

@@ -3,12 +3,12 @@
 //! nothing outside its base path, the public pages carry no data, viewers cannot change
 //! things.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::{
+    ADMIN_TOKEN, TempDir, VIEWER_TOKEN, client, secured, session_cookie, sign_in, spawn,
+};
 use axum::{Router, routing::post};
-use common::{ADMIN_TOKEN, TempDir, VIEWER_TOKEN, client, secured, session_cookie, sign_in, spawn};
 use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
 use sightline::{Config, Sightline};
