@@ -6,5 +6,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 ./scripts/setup.sh
 . scripts/env.sh
-cargo leptos build --release --precompress
-exec target/release/sightline "$@"
+cargo leptos build --release --precompress --split
+# The site just built, which matches this checkout even before scripts/site.sh copies it
+# into server/site/ for embedding.
+exec target/release/sightline --site-root target/site "$@"

@@ -11,6 +11,10 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
+cargo fmt --manifest-path end2end/embedder/Cargo.toml -- --check
+
+step "the embedded site (server/site) was built from the current sources"
+./scripts/site.sh check
 
 step "clippy: server, app and tests"
 cargo clippy --workspace --exclude sightline-frontend --all-targets -- -D warnings
@@ -22,7 +26,16 @@ step "Rust unit and integration tests"
 cargo test --workspace --exclude sightline-frontend
 
 step "release build (server + WASM, precompressed)"
-cargo leptos build --release --precompress
+cargo leptos build --release --precompress --split
+./scripts/site.sh check --built
+
+step "an app outside the workspace that depends on sightline alone"
+# Its own lock file and workspace; the shared target directory saves compiling twice.
+CARGO_TARGET_DIR="$ROOT/target" cargo build --release --locked \
+  --manifest-path end2end/embedder/Cargo.toml
+
+step "the crate as it would be published"
+./scripts/package.sh
 
 step "Playwright end-to-end tests (Chromium)"
 (cd end2end && npx playwright test)

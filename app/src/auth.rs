@@ -88,17 +88,7 @@ impl CurrentUser {
 
 #[cfg(not(feature = "ssr"))]
 fn read_meta() -> Option<Principal> {
-    #[cfg(feature = "hydrate")]
-    {
-        let content = web_sys::window()?
-            .document()?
-            .query_selector(&format!("meta[name=\"{META_NAME}\"]"))
-            .ok()??
-            .get_attribute("content")?;
-        parse_meta(&content)
-    }
-    #[cfg(not(feature = "hydrate"))]
-    None
+    parse_meta(&meta_content(META_NAME)?)
 }
 
 /// Reads [`CurrentUser::meta_content`] back.
@@ -114,6 +104,43 @@ pub fn parse_meta(content: &str) -> Option<Principal> {
         role,
         open,
     })
+}
+
+/// Name of the `<meta>` tag present when the server made the admin password at start.
+pub const GENERATED_META_NAME: &str = "sightline-generated-password";
+
+/// Put in context by the server when no credentials were configured and it made an admin
+/// password: the login page then says where that password was written.
+#[derive(Clone, Copy, Debug)]
+pub struct GeneratedPassword;
+
+/// Whether the admin password was generated (server: from context; browser: from the page).
+pub fn password_generated() -> bool {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<GeneratedPassword>().is_some()
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        meta_content(GENERATED_META_NAME).is_some()
+    }
+}
+
+#[cfg(not(feature = "ssr"))]
+fn meta_content(name: &str) -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    {
+        web_sys::window()?
+            .document()?
+            .query_selector(&format!("meta[name=\"{name}\"]"))
+            .ok()??
+            .get_attribute("content")
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = name;
+        None
+    }
 }
 
 /// The current user, as provided by `App`.

@@ -28,10 +28,12 @@ use leptos_router::{
 pub use base::BasePath;
 
 use components::layout::Layout;
+use leptos_router::Lazy;
 use pages::{
-    app_metrics::AppMetricsPage, dashboard::DashboardPage, endpoints::EndpointsPage,
-    errors::ErrorsPage, events::EventsPage, login::LoginPage, not_found::NotFoundPage,
-    settings::SettingsPage, system::SystemPage,
+    dashboard::DashboardPage,
+    lazy::{AppMetricsRoute, EndpointsRoute, ErrorsRoute, EventsRoute, SettingsRoute, SystemRoute},
+    login::LoginPage,
+    not_found::NotFoundPage,
 };
 
 /// The document around [`App`], rendered on the server for every page.
@@ -48,6 +50,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name=base::META_NAME content=base.as_str().to_owned()/>
                 <meta name=auth::META_NAME content=auth::CurrentUser::from_request().meta_content()/>
+                {auth::password_generated()
+                    .then(|| view! { <meta name=auth::GENERATED_META_NAME content="1"/> })}
                 <AutoReload options/>
                 <hydration::HydrationScripts base=base.clone()/>
                 <MetaTags/>
@@ -91,12 +95,12 @@ pub fn App() -> impl IntoView {
                 <Layout>
                     <Routes fallback=NotFoundPage>
                         <Route path=StaticSegment("") view=DashboardPage/>
-                        <Route path=StaticSegment("system") view=SystemPage ssr=SsrMode::Async/>
-                        <Route path=StaticSegment("endpoints") view=EndpointsPage ssr=SsrMode::Async/>
-                        <Route path=StaticSegment("app-metrics") view=AppMetricsPage ssr=SsrMode::Async/>
-                        <Route path=StaticSegment("errors") view=ErrorsPage ssr=SsrMode::Async/>
-                        <Route path=StaticSegment("events") view=EventsPage/>
-                        <Route path=StaticSegment("settings") view=SettingsPage ssr=SsrMode::Async/>
+                        <Route path=StaticSegment("system") view={Lazy::<SystemRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=StaticSegment("endpoints") view={Lazy::<EndpointsRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=StaticSegment("app-metrics") view={Lazy::<AppMetricsRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=StaticSegment("errors") view={Lazy::<ErrorsRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=StaticSegment("events") view={Lazy::<EventsRoute>::new()}/>
+                        <Route path=StaticSegment("settings") view={Lazy::<SettingsRoute>::new()} ssr=SsrMode::Async/>
                         <Route path=StaticSegment("login") view=LoginPage/>
                     </Routes>
                 </Layout>

@@ -6,7 +6,6 @@ import { join, resolve } from "node:path";
 
 const root = resolve(__dirname, "../..");
 export const binary = process.env.SIGHTLINE_BIN ?? resolve(root, "target/release/sightline");
-export const siteRoot = process.env.LEPTOS_SITE_ROOT ?? resolve(root, "target/site");
 export const basePath = "/sightline";
 
 /** Port of the shared server started by global setup. */
@@ -41,7 +40,8 @@ export async function startServer(
   let log = "";
   const child = spawn(binary, ["--addr", `127.0.0.1:${port}`, "--db-path", dbPath, "--demo"], {
     // Access control is off unless a suite passes credentials (auth.spec.ts does).
-    env: { ...process.env, LEPTOS_SITE_ROOT: siteRoot, RUST_LOG: "warn", SIGHTLINE_AUTH: "off", ...env },
+    // The site embedded in the binary (what ships), unless LEPTOS_SITE_ROOT says otherwise.
+    env: { ...process.env, RUST_LOG: "warn", SIGHTLINE_AUTH: "off", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   child.stdout!.on("data", (chunk) => (log += chunk));

@@ -2,7 +2,6 @@
 //! at a path of your choosing, and serve as usual.
 //!
 //! ```sh
-//! cargo leptos build --release          # once: compiles the dashboard's site
 //! OPS_PASSWORD=change-me cargo run -p sightline --example embed
 //! # open http://127.0.0.1:4000/ops/metrics (sign in as `ops`), then:
 //! curl http://127.0.0.1:4000/orders/7
@@ -44,7 +43,7 @@ pub fn config() -> Config {
         Err(_) => Access::Generated,
     };
     Config {
-        path: sightline_app::BasePath::parse("/ops/metrics").expect("a valid path"),
+        path: sightline::BasePath::parse("/ops/metrics").expect("a valid path"),
         exclude: vec!["/health".into()],
         access,
         ..Config::default()

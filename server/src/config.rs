@@ -13,8 +13,6 @@ use sightline_app::BasePath;
 pub const DEFAULT_ADDR: &str = "127.0.0.1:3000";
 /// Where the dashboard is mounted.
 pub const DEFAULT_PATH: &str = "/sightline";
-/// The directory cargo-leptos writes the compiled site to (`pkg/`, `favicon.svg`).
-pub const DEFAULT_SITE_ROOT: &str = "target/site";
 /// The directory whose volume the disk gauge shows.
 pub const DEFAULT_DATA_DIR: &str = ".";
 /// Host, process and runtime sampling period.
@@ -45,8 +43,10 @@ pub const DEFAULT_SSE_REPLAY: usize = 1_000;
 pub struct Config {
     /// Base path of the dashboard and its API.
     pub path: BasePath,
-    /// Directory holding the compiled site (`pkg/sightline.js`, `.wasm`, `.css`).
-    pub site_root: PathBuf,
+    /// Serve the compiled site (`pkg/sightline.js`, `.wasm`, `.css`) from this directory
+    /// instead of the copy embedded in the library: for `cargo leptos watch`, which sets
+    /// `LEPTOS_SITE_ROOT` (the default reads it).
+    pub site_root: Option<PathBuf>,
     /// The disk gauge shows the volume holding this directory.
     pub data_dir: PathBuf,
     pub sample_interval: Duration,
@@ -79,8 +79,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             path: BasePath::parse(DEFAULT_PATH).expect("the default path is valid"),
-            site_root: std::env::var_os("LEPTOS_SITE_ROOT")
-                .map_or_else(|| PathBuf::from(DEFAULT_SITE_ROOT), PathBuf::from),
+            site_root: std::env::var_os("LEPTOS_SITE_ROOT").map(PathBuf::from),
             data_dir: PathBuf::from(DEFAULT_DATA_DIR),
             sample_interval: Duration::from_millis(DEFAULT_SAMPLE_INTERVAL_MS),
             snapshot_interval: Duration::from_millis(DEFAULT_SNAPSHOT_INTERVAL_MS),
@@ -119,9 +118,10 @@ pub struct Cli {
     #[arg(long, env = "SIGHTLINE_PATH", default_value = DEFAULT_PATH, value_parser = parse_path)]
     pub path: BasePath,
 
-    /// Directory of the compiled site (written by `cargo leptos build`).
-    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = DEFAULT_SITE_ROOT)]
-    pub site_root: PathBuf,
+    /// Serve the compiled site from this directory (what `cargo leptos build` writes)
+    /// instead of the copy embedded in the binary.
+    #[arg(long, env = "LEPTOS_SITE_ROOT")]
+    pub site_root: Option<PathBuf>,
 
     /// Directory whose volume the disk gauge shows.
     #[arg(long, env = "SIGHTLINE_DATA_DIR", default_value = DEFAULT_DATA_DIR)]

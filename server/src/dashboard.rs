@@ -19,10 +19,10 @@ use tower_http::{
     set_header::SetResponseHeaderLayer,
 };
 
-use crate::Config;
 use crate::api::{self, HistoryState};
 use crate::auth::{self, Auth};
 use crate::live::sse::{self, LiveState};
+use crate::{Config, site};
 
 /// Every route the dashboard serves, as it is added: what the access tests walk through.
 #[derive(Debug, Default)]
@@ -49,6 +49,7 @@ pub(crate) fn router(
     let get_only = [Method::GET];
     let base = config.path.clone();
     let backend = sightline_app::api::Backend(std::sync::Arc::new(history.clone()));
+    let generated = auth.generated_password.is_some();
     let context = {
         let base = base.clone();
         let hub = live.hub.clone();
@@ -56,6 +57,9 @@ pub(crate) fn router(
         move || {
             provide_context(base.clone());
             provide_context(backend.clone());
+            if generated {
+                provide_context(sightline_app::auth::GeneratedPassword);
+            }
             // The first paint shows the latest snapshot (no empty "waiting" state), but only
             // to someone signed in: the login page carries no figure at all.
             let signed_in = use_context::<http::request::Parts>()
@@ -79,22 +83,6 @@ pub(crate) fn router(
         let options = options.clone();
         move || shell(options.clone())
     };
-
-    let pkg_dir = config.site_root.join(options.site_pkg_dir.as_ref());
-    // cargo-leptos `--precompress` leaves .br/.gz beside each file; anything else is
-    // compressed on the fly. `no-cache` revalidates with Last-Modified after each build.
-    let assets = ServiceBuilder::new()
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-cache"),
-        ))
-        .layer(CompressionLayer::new().gzip(true).br(true))
-        .service(
-            ServeDir::new(pkg_dir)
-                .precompressed_br()
-                .precompressed_gzip(),
-        );
-    let favicon = ServeFile::new(config.site_root.join("favicon.svg"));
 
     let slash_redirect = Redirect::permanent(base.as_str());
     let server_fns = {
@@ -166,8 +154,6 @@ pub(crate) fn router(
         );
     }
     let pages = pages
-        .nest_service(&list.note(&get_only, base.join("/pkg")), assets)
-        .route_service(&list.note(&get_only, base.join("/favicon.svg")), favicon)
         .route(
             &list.note(&get_only, base.join("/")),
             get(move || async move { slash_redirect }),
@@ -176,12 +162,49 @@ pub(crate) fn router(
             &list.note(&get_only, base.join("/{*rest}")),
             get(render_app_to_stream_with_context(context, render_shell)),
         )
+        // The pages' HTML (the first snapshot inlined) shrinks several times over; the
+        // site's files, added after this, carry their own compressed copies.
+        .layer(CompressionLayer::new().gzip(true).br(true));
+    let pages = site_routes(pages, config, &base, &mut list)
         .with_state(options)
         .merge(api)
         // On every route (and every method of it), but not on the fallback: a request
         // outside the dashboard belongs to the embedding app, which answers it as it likes.
         .route_layer(axum::middleware::from_fn_with_state(auth, auth::guard));
     (pages, list)
+}
+
+/// The compiled site: embedded, or from `Config::site_root` during development.
+fn site_routes(
+    pages: Router<LeptosOptions>,
+    config: &Config,
+    base: &sightline_app::BasePath,
+    list: &mut RouteList,
+) -> Router<LeptosOptions> {
+    let get_only = [Method::GET];
+    let pkg = list.note(&get_only, base.join("/pkg/{*file}"));
+    let favicon = list.note(&get_only, base.join("/favicon.svg"));
+    let Some(root) = &config.site_root else {
+        return pages
+            .route(&pkg, get(site::pkg))
+            .route(&favicon, get(site::favicon));
+    };
+    // cargo-leptos `--precompress` leaves .br/.gz beside each file; anything else is
+    // compressed on the fly. `no-cache` revalidates with Last-Modified after each build.
+    let assets = ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache"),
+        ))
+        .layer(CompressionLayer::new().gzip(true).br(true))
+        .service(
+            ServeDir::new(root.join("pkg"))
+                .precompressed_br()
+                .precompressed_gzip(),
+        );
+    pages
+        .nest_service(&base.join("/pkg"), assets)
+        .route_service(&favicon, ServeFile::new(root.join("favicon.svg")))
 }
 
 async fn api_not_found(uri: axum::http::Uri) -> (axum::http::StatusCode, Json<serde_json::Value>) {

@@ -9,7 +9,7 @@
 //!
 //! # async fn run() -> anyhow::Result<()> {
 //! // Inside a tokio runtime: start() spawns the sampling and snapshot loop.
-//! let sightline = sightline::Sightline::start(sightline::Config::default())?;
+//! let sightline = sightline::Sightline::builder().path("/ops/metrics").start()?;
 //! let app = Router::new()
 //!     .route("/hello", get(|| async { "hello" }))
 //!     .merge(sightline.router())
@@ -24,11 +24,13 @@
 
 mod api;
 pub mod auth;
+mod builder;
 pub mod config;
 mod dashboard;
 pub mod live;
 pub mod metrics;
 pub mod sampler;
+mod site;
 pub mod store;
 mod ticker;
 
@@ -36,12 +38,14 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-pub use auth::{Access, ApiToken, Credentials, Password, Role, User};
+pub use auth::{Access, ApiToken, AuthError, Credentials, Password, Principal, Role, User};
+pub use builder::Builder;
 pub use config::Config;
 pub use live::events::EventError;
 pub use live::logs::LogLayer;
 pub use metrics::details::ErrorMessage;
 pub use metrics::layer::MetricsLayer;
+pub use sightline_app::base::{BasePath, InvalidBasePath};
 pub use sightline_app::snapshot::DashboardSnapshot;
 
 use live::hub::Hub;
@@ -49,6 +53,11 @@ use metrics::recorder::Recorder;
 use sightline_app::history::Settings;
 use sightline_app::snapshot::ServerInfo;
 use store::Store;
+
+// The README's code blocks (its embedding section above all) compile as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
 
 /// The `tracing` target of the generated-password notice, which the log forwarder skips.
 pub const CREDENTIALS_TARGET: &str = "sightline::credentials";
@@ -97,6 +106,8 @@ impl Inner {
 /// Why Sightline could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    #[error("{0}")]
+    Path(#[from] InvalidBasePath),
     #[error("Sightline::start must be called inside a tokio runtime")]
     NoRuntime,
     #[error("starting the sampling thread: {0}")]
@@ -111,6 +122,11 @@ pub enum Error {
 }
 
 impl Sightline {
+    /// Settings one call at a time: `Sightline::builder().path("/ops/metrics").start()?`.
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
     /// Starts sampling and publishing snapshots (on a thread of its own). Call it inside
     /// the tokio runtime that serves the app: that is the runtime whose lag it reports.
     pub fn start(config: Config) -> Result<Self, Error> {
@@ -123,7 +139,12 @@ impl Sightline {
             .unwrap_or(3001);
         let leptos = leptos::config::LeptosOptions::builder()
             .output_name(sightline_app::hydration::SITE_NAME)
-            .site_root(config.site_root.to_string_lossy().as_ref())
+            .site_root(
+                config
+                    .site_root
+                    .as_deref()
+                    .map_or_else(|| "site".into(), |p| p.to_string_lossy()),
+            )
             .site_pkg_dir("pkg")
             .reload_port(reload_port)
             .build();
@@ -141,7 +162,7 @@ impl Sightline {
             // To standard error as well: an app without a tracing subscriber still shows it.
             // Never to the live log stream (see `live::logs`).
             let notice = format!(
-                "Sightline: no credentials configured: sign in to the dashboard at {} as `admin` with password {password} (set SIGHTLINE_USERNAME and SIGHTLINE_PASSWORD to choose your own)",
+                "Sightline: no credentials configured: sign in to the dashboard at {} as `admin` with password {password} (to choose your own, configure users: SIGHTLINE_USERNAME and SIGHTLINE_PASSWORD for the sightline binary, Builder::user or Config::access in an app)",
                 config.path.join("/login")
             );
             eprintln!("{notice}");

@@ -18,11 +18,24 @@ pub fn LoginPage() -> impl IntoView {
             .unwrap_or_else(|| BasePath::current().as_str().to_owned())
     };
     let failed = move || query.with(|q| q.get("error").is_some());
+    let generated = crate::auth::password_generated().then(|| {
+        view! {
+            <p class="hint" data-testid="login-hint">
+                "No users are configured, so an admin password was made when the service started. "
+                "Sign in as " <code>"admin"</code> " with the password on the service's standard error, "
+                "in the line that begins " <code>"Sightline: no credentials configured"</code>
+                " (it is also logged under the tracing target " <code>"sightline::credentials"</code>
+                "). To choose your own, configure users: " <code>"SIGHTLINE_PASSWORD"</code>
+                " for the sightline binary, " <code>"Builder::user"</code> " in an app."
+            </p>
+        }
+    });
     view! {
         <Title text="Sign in"/>
         <section class="login panel">
             <h1>"Sign in"</h1>
             <p class="intro">"This dashboard shows the metrics of a live service; sign in to see them."</p>
+            {generated}
             <form method="post" action=base.join("/api/login") class="settings-form">
                 <input type="hidden" name="next" value=next/>
                 <label>

@@ -1,0 +1,98 @@
+// An app outside the workspace (end2end/embedder) that depends on `sightline` alone: no
+// LEPTOS_* variables, no site directory, no credentials. Its dashboard at /ops/metrics
+// must load styled, hydrate, let the owner in with the password the app printed, and show
+// the app's own requests live.
+import { test, expect } from "@playwright/test";
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const binary =
+  process.env.EMBEDDER_BIN ?? resolve(__dirname, "../../target/release/sightline-embedder");
+const port = 3000 + Math.floor(Math.random() * 1000) + 8000;
+const origin = `http://127.0.0.1:${port}`;
+const dashboard = `${origin}/ops/metrics`;
+
+let app: ChildProcess;
+let password = "";
+let output = "";
+
+test.beforeAll(async () => {
+  if (!existsSync(binary)) {
+    throw new Error(`${binary} does not exist: scripts/test.sh builds it`);
+  }
+  // Nothing of the workspace's: a clean environment and an empty working directory.
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith("LEPTOS_") && !k.startsWith("SIGHTLINE_")),
+  );
+  app = spawn(binary, [], {
+    cwd: mkdtempSync(join(tmpdir(), "sightline-embedder-")),
+    env: { ...env, EMBEDDER_ADDR: `127.0.0.1:${port}` },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  app.stdout!.on("data", (c) => (output += c));
+  app.stderr!.on("data", (c) => (output += c));
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (app.exitCode !== null) throw new Error(`the app exited with ${app.exitCode}:\n${output}`);
+    password = /with password (\S+)/.exec(output)?.[1] ?? "";
+    if (password) {
+      try {
+        if ((await fetch(`${origin}/`)).ok) return;
+      } catch {
+        // not listening yet
+      }
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the app printed no password or did not answer within 30 s:\n${output}`);
+});
+
+test.afterAll(async () => {
+  if (app && app.exitCode === null) {
+    const exited = new Promise((r) => app.once("exit", r));
+    app.kill("SIGTERM");
+    await exited;
+  }
+});
+
+test("an app that depends on sightline alone serves a working dashboard", async ({ page, request }) => {
+  const assets: { url: string; status: number }[] = [];
+  page.on("response", (r) => {
+    if (r.url().includes("/ops/metrics/pkg/")) assets.push({ url: r.url(), status: r.status() });
+  });
+
+  await page.goto(dashboard);
+  await expect(page).toHaveURL(/\/ops\/metrics\/login\?next=/);
+  // The owner is told where the generated password is.
+  await expect(page.getByTestId("login-hint")).toContainText("standard error");
+  await expect(page.getByTestId("login-hint")).not.toContainText(password);
+
+  await page.getByLabel("Username").fill("admin");
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(dashboard);
+  await expect(page.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  await expect(page.getByTestId("live-badge")).toContainText("Connected");
+
+  // Styled: the embedded stylesheet applies (the header is a flex row, not a block).
+  const display = await page.locator("header.topbar").evaluate((e) => getComputedStyle(e).display);
+  expect(display).toBe("flex");
+  for (const kind of [".css", ".js", ".wasm"]) {
+    const loaded = assets.filter((a) => a.url.endsWith(kind));
+    expect(loaded.length, `${kind} requested`).toBeGreaterThan(0);
+    for (const a of loaded) expect([200, 304], a.url).toContain(a.status);
+  }
+
+  // The app's own routes, counted live.
+  const total = page.getByTestId("total-requests").locator(".stat-value");
+  const before = Number((await total.innerText()).replace(/,/g, ""));
+  for (let i = 1; i <= 5; i++) {
+    expect((await request.get(`${origin}/orders/${i}`)).status()).toBe(200);
+  }
+  await expect(total).toHaveText(String(before + 5), { timeout: 15_000 });
+  await expect(page.getByTestId("top-requests")).toContainText("/orders/{id}");
+  // The password went to standard error, never to the page's live log.
+  await expect(page.locator("body")).not.toContainText(password);
+});
