@@ -18,3 +18,9 @@ if [ -z "${RUSTUP_TOOLCHAIN:-}" ] && ! sightline_has_wasm_std \
   && command -v rustup >/dev/null 2>&1 && rustup toolchain list 2>/dev/null | grep -q '^debian'; then
   export RUSTUP_TOOLCHAIN=debian
 fi
+
+# The browser build records source paths (panic locations); name them after the project and
+# the registry rather than this machine's directories, so the site is the same bytes from
+# any clone and says nothing about where it was built.
+SIGHTLINE_CARGO_HOME=${CARGO_HOME:-$HOME/.cargo}
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="--remap-path-prefix=$SIGHTLINE_ROOT=/sightline --remap-path-prefix=$SIGHTLINE_CARGO_HOME=/cargo"

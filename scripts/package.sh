@@ -7,8 +7,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 . scripts/env.sh
 
-list=$(cargo package -p sightline --list --allow-dirty 2>/dev/null)
 fail() { echo "package: $*" >&2; exit 1; }
+list=$(cargo package -p sightline --list --allow-dirty) || fail "cargo package --list failed (above)"
 for f in site/pkg/sightline.wasm site/pkg/sightline.wasm.br site/pkg/sightline.wasm.gz \
   site/pkg/sightline.js site/pkg/sightline.js.br site/pkg/sightline.css site/pkg/sightline.css.br \
   site/favicon.svg build.rs src/lib.rs README.md; do

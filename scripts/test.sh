@@ -26,7 +26,7 @@ step "Rust unit and integration tests"
 cargo test --workspace --exclude sightline-frontend
 
 step "release build (server + WASM, precompressed)"
-cargo leptos build --release --precompress --split
+cargo leptos build --release --split
 ./scripts/site.sh check --built
 
 step "an app outside the workspace that depends on sightline alone"

@@ -44,8 +44,8 @@ pub struct Config {
     /// Base path of the dashboard and its API.
     pub path: BasePath,
     /// Serve the compiled site (`pkg/sightline.js`, `.wasm`, `.css`) from this directory
-    /// instead of the copy embedded in the library: for `cargo leptos watch`, which sets
-    /// `LEPTOS_SITE_ROOT` (the default reads it).
+    /// instead of the copy embedded in the library (development: what `cargo leptos watch`
+    /// rebuilds). `None` by default; the standalone binary reads `--site-root`.
     pub site_root: Option<PathBuf>,
     /// The disk gauge shows the volume holding this directory.
     pub data_dir: PathBuf,
@@ -79,7 +79,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             path: BasePath::parse(DEFAULT_PATH).expect("the default path is valid"),
-            site_root: std::env::var_os("LEPTOS_SITE_ROOT").map(PathBuf::from),
+            site_root: None,
             data_dir: PathBuf::from(DEFAULT_DATA_DIR),
             sample_interval: Duration::from_millis(DEFAULT_SAMPLE_INTERVAL_MS),
             snapshot_interval: Duration::from_millis(DEFAULT_SNAPSHOT_INTERVAL_MS),

@@ -162,8 +162,13 @@ pub(crate) fn router(
             &list.note(&get_only, base.join("/{*rest}")),
             get(render_app_to_stream_with_context(context, render_shell)),
         )
-        // The pages' HTML (the first snapshot inlined) shrinks several times over; the
-        // site's files, added after this, carry their own compressed copies.
+        // Pages carry live figures: never kept by a shared cache. Their HTML (the first
+        // snapshot inlined) shrinks several times over; the site's files, added after
+        // this, carry their own compressed copies.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        ))
         .layer(CompressionLayer::new().gzip(true).br(true));
     let pages = site_routes(pages, config, &base, &mut list)
         .with_state(options)

@@ -55,7 +55,7 @@ use sightline_app::snapshot::ServerInfo;
 use store::Store;
 
 // The README's code blocks (its embedding section above all) compile as doctests.
-#[cfg(doctest)]
+#[cfg(all(doctest, readme_doctests))]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
 

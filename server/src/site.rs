@@ -52,11 +52,7 @@ pub(crate) async fn favicon(headers: HeaderMap) -> Response {
 
 impl Asset {
     fn respond(&self, request: &HeaderMap) -> Response {
-        let (coding, body) = match (self.br, self.gzip) {
-            (Some(br), _) if accepts(request, "br") => (Some("br"), br),
-            (_, Some(gz)) if accepts(request, "gzip") => (Some("gzip"), gz),
-            _ => (None, self.identity),
-        };
+        let (coding, body) = self.pick(request);
         // One tag per representation: a cache must not answer a gzip request with brotli.
         let etag = format!("\"{}{}\"", self.tag, coding.map_or("", |c| &c[..1]));
         let mut headers = HeaderMap::new();
@@ -79,25 +75,43 @@ impl Asset {
         }
         (headers, body).into_response()
     }
+
+    /// The copy to send: the client's most preferred encoding among those embedded
+    /// (brotli on a tie, being smaller), else the plain bytes.
+    fn pick(&self, request: &HeaderMap) -> (Option<&'static str>, &'static [u8]) {
+        let mut best = (None, self.identity, 0.0_f32);
+        for (coding, bytes) in [("br", self.br), ("gzip", self.gzip)] {
+            let Some(bytes) = bytes else { continue };
+            let weight = weight(request, coding);
+            if weight > best.2 {
+                best = (Some(coding), bytes, weight);
+            }
+        }
+        (best.0, best.1)
+    }
 }
 
-/// Whether `Accept-Encoding` allows `coding` (listed, or `*`, with a non-zero weight).
-fn accepts(headers: &HeaderMap, coding: &str) -> bool {
-    let mut wildcard = false;
+/// The weight `Accept-Encoding` gives `coding` (its own entry, else `*`, else 0).
+fn weight(headers: &HeaderMap, coding: &str) -> f32 {
+    let mut wildcard = 0.0;
     for value in headers.get_all(header::ACCEPT_ENCODING) {
         let Ok(value) = value.to_str() else { continue };
         for item in value.split(',') {
             let mut parts = item.split(';');
             let name = parts.next().unwrap_or("").trim();
             let weight = parts
-                .filter_map(|p| p.trim().strip_prefix("q="))
+                .filter_map(|p| {
+                    let (key, value) = p.split_once('=')?;
+                    key.trim().eq_ignore_ascii_case("q").then_some(value)
+                })
                 .find_map(|q| q.trim().parse::<f32>().ok())
-                .unwrap_or(1.0);
+                .unwrap_or(1.0)
+                .clamp(0.0, 1.0);
             if name.eq_ignore_ascii_case(coding) {
-                return weight > 0.0;
+                return weight;
             }
             if name == "*" {
-                wildcard = weight > 0.0;
+                wildcard = weight;
             }
         }
     }
@@ -120,12 +134,6 @@ fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn with(name: header::HeaderName, value: &'static str) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        h.insert(name, HeaderValue::from_static(value));
-        h
-    }
-
     #[test]
     fn the_site_is_embedded_with_compressed_copies() {
         for name in [
@@ -146,25 +154,38 @@ mod tests {
     #[test]
     fn encoding_follows_accept_encoding() {
         let asset = find("pkg/sightline.wasm").unwrap();
-        let encoding = |h: &HeaderMap| {
-            let r = asset.respond(h);
-            let len = r.headers().get(header::CONTENT_LENGTH).cloned();
-            (
-                r.headers()
-                    .get(header::CONTENT_ENCODING)
-                    .map(|v| v.to_str().unwrap().to_owned()),
-                len,
-            )
+        let sent = |accept: Option<&'static str>| {
+            let mut h = HeaderMap::new();
+            if let Some(accept) = accept {
+                h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static(accept));
+            }
+            let r = asset.respond(&h);
+            let coding = r
+                .headers()
+                .get(header::CONTENT_ENCODING)
+                .map(|v| v.to_str().unwrap().to_owned());
+            // The bytes the body will carry (hyper writes them as Content-Length).
+            let length = http_body::Body::size_hint(r.body()).exact().unwrap() as usize;
+            (coding, length)
         };
-        let br = with(header::ACCEPT_ENCODING, "gzip, deflate, br, zstd");
-        assert_eq!(encoding(&br).0.as_deref(), Some("br"));
-        let gz = with(header::ACCEPT_ENCODING, "gzip;q=0.8, br;q=0");
-        assert_eq!(encoding(&gz).0.as_deref(), Some("gzip"));
-        assert_eq!(encoding(&HeaderMap::new()).0, None);
-        let any = with(header::ACCEPT_ENCODING, "*");
-        assert_eq!(encoding(&any).0.as_deref(), Some("br"));
-        let none = with(header::ACCEPT_ENCODING, "identity, *;q=0");
-        assert_eq!(encoding(&none).0, None);
+        let br = asset.br.unwrap().len();
+        let gz = asset.gzip.unwrap().len();
+        let plain = asset.identity.len();
+        assert_eq!(
+            sent(Some("gzip, deflate, br, zstd")),
+            (Some("br".into()), br)
+        );
+        assert_eq!(sent(Some("gzip;q=0.8, br;q=0")), (Some("gzip".into()), gz));
+        assert_eq!(
+            sent(Some("br;q=0.5, gzip;Q=0.9")),
+            (Some("gzip".into()), gz)
+        );
+        assert_eq!(sent(Some("GZIP")), (Some("gzip".into()), gz));
+        assert_eq!(sent(None), (None, plain));
+        assert_eq!(sent(Some("*")), (Some("br".into()), br));
+        assert_eq!(sent(Some("gzip;q=0, *")), (Some("br".into()), br));
+        assert_eq!(sent(Some("identity, *;q=0")), (None, plain));
+        assert_eq!(sent(Some("br;q=nonsense")), (Some("br".into()), br));
     }
 
     #[test]

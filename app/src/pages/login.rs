@@ -21,8 +21,8 @@ pub fn LoginPage() -> impl IntoView {
     let generated = crate::auth::password_generated().then(|| {
         view! {
             <p class="hint" data-testid="login-hint">
-                "No users are configured, so an admin password was made when the service started. "
-                "Sign in as " <code>"admin"</code> " with the password on the service's standard error, "
+                "No users are configured, so an admin account was made when the service started. "
+                "Its name and password are on the service's standard error, "
                 "in the line that begins " <code>"Sightline: no credentials configured"</code>
                 " (it is also logged under the tracing target " <code>"sightline::credentials"</code>
                 "). To choose your own, configure users: " <code>"SIGHTLINE_PASSWORD"</code>

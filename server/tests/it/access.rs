@@ -66,7 +66,9 @@ async fn every_route_is_closed_without_credentials() {
     let http = client();
     let mut checked = 0;
     for (method, pattern) in &routes {
-        let path = pattern.replace("{*rest}", "anything");
+        let path = pattern
+            .replace("{*rest}", "anything")
+            .replace("{*file}", "sightline.wasm");
         // The route's own method, and one it does not take.
         for method in [method.clone(), Method::DELETE] {
             let what = format!("{method} {path}");
@@ -75,6 +77,12 @@ async fn every_route_is_closed_without_credentials() {
             if public.contains(&path.as_str()) || path.starts_with("/sightline/pkg") {
                 // Public, so never "sign in first" (a failed sign-in is its own 401).
                 let status = response.status();
+                if method == Method::GET && path.starts_with("/sightline/pkg") {
+                    // The embedded site itself, to anyone: the login page needs it.
+                    assert_eq!(status, StatusCode::OK, "{what}");
+                    let kind = &response.headers()[header::CONTENT_TYPE];
+                    assert_eq!(kind, "application/wasm", "{what}");
+                }
                 let text = response.text().await.unwrap();
                 assert!(
                     !status.is_server_error() && !text.contains("sign in first"),
