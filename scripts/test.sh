@@ -25,7 +25,7 @@ step "Rust unit and integration tests"
 # The frontend is left out: with it, feature unification gives `app` both ssr and hydrate.
 cargo test --workspace --exclude sightline-frontend
 
-step "release build (server + WASM, precompressed)"
+step "release build (server + WASM, split)"
 cargo leptos build --release --split
 ./scripts/site.sh check --built
 

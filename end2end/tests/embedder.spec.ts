@@ -39,7 +39,8 @@ test.beforeAll(async () => {
     password = /with password (\S+)/.exec(output)?.[1] ?? "";
     if (password) {
       try {
-        if ((await fetch(`${origin}/`)).ok) return;
+        // The dashboard's own paths are not recorded: the count below starts clean.
+        if ((await fetch(`${dashboard}/login`)).ok) return;
       } catch {
         // not listening yet
       }
