@@ -105,7 +105,18 @@ pub fn provide_live(base: &BasePath, signed_in: bool) -> Live {
     provide_context(LiveEvents { items, received });
     #[cfg(feature = "hydrate")]
     {
-        let url = base.join("/api/sse?envelope=1");
+        // Narrowed to one instance of a cluster, the stream is too.
+        let instance = web_sys::window()
+            .and_then(|w| web_sys::UrlSearchParams::new_with_str(&w.location().search().ok()?).ok())
+            .and_then(|q| q.get(crate::components::instances::INSTANCE_PARAM))
+            .filter(|i| !i.is_empty());
+        let url = match instance {
+            Some(id) => base.join(&format!(
+                "/api/sse?envelope=1&instance={}",
+                crate::history::encode_component(&id)
+            )),
+            None => base.join("/api/sse?envelope=1"),
+        };
         let sinks = browser::Sinks {
             login: base.join("/login"),
             status: set_status,

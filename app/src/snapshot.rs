@@ -19,6 +19,9 @@ pub struct DashboardSnapshot {
     pub endpoints: Endpoints,
     pub server: ServerInfo,
     pub store: StoreHealth,
+    /// Several instances sharing one Redis; `None` for a single instance.
+    #[serde(default)]
+    pub cluster: Option<ClusterView>,
 }
 
 /// The host, from `sysinfo`.
@@ -163,8 +166,11 @@ pub struct ServerInfo {
     pub rustc: String,
     pub target: String,
     pub pid: u32,
-    /// Random per process start: tells restarts and instances apart.
+    /// The configured instance id (by default the host name).
     pub instance_id: String,
+    /// Random per process start: tells restarts apart.
+    #[serde(default)]
+    pub run_id: String,
     pub started_at_ms: u64,
     pub sse_connections: u64,
     /// How often a snapshot is pushed, in ms (0 from a server that does not say).
@@ -190,4 +196,79 @@ pub struct StoreHealth {
     pub records_capped: u64,
     /// Stored rows that could not be read and were skipped.
     pub rows_skipped: u64,
+}
+
+/// The instances of a cluster, as this instance sees them over Redis.
+///
+/// With `scope: None` the snapshot's traffic figures are every live instance's added up
+/// (counts summed, histograms added); with `Some(id)`, that instance's alone. Host,
+/// process and runtime figures are always this instance's: the table has everyone's.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClusterView {
+    /// The instance the traffic figures are narrowed to; `None` for all of them.
+    pub scope: Option<String>,
+    /// Whether this instance is in touch with the others (its Redis link works).
+    pub connected: bool,
+    /// Why not, when not.
+    pub error: Option<String>,
+    /// Every instance seen, this one included, by id.
+    pub instances: Vec<InstanceRow>,
+}
+
+impl ClusterView {
+    /// Instances whose traffic counts in the live rates.
+    pub fn counted(&self) -> usize {
+        self.instances
+            .iter()
+            .filter(|i| i.state != InstanceState::Gone)
+            .count()
+    }
+}
+
+/// One row of the instances table.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct InstanceRow {
+    pub id: String,
+    pub host: String,
+    pub version: String,
+    pub pid: u32,
+    pub uptime_seconds: u64,
+    pub rps: f64,
+    pub p95_ms: f64,
+    /// 4xx and 5xx over the last minute, 0-100.
+    pub error_rate_percent: f64,
+    /// The process's share of its machine, 0-100.
+    pub cpu_percent: f32,
+    pub rss_bytes: u64,
+    pub sse_connections: u64,
+    /// When its last state arrived, by this instance's clock.
+    pub last_seen_ms: u64,
+    pub state: InstanceState,
+    /// The instance serving this snapshot.
+    pub local: bool,
+    /// Another running process claims the same id (each is still counted).
+    pub duplicate: bool,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InstanceState {
+    /// Publishing on time.
+    #[default]
+    Live,
+    /// Three periods without a message: still counted, marked.
+    Stale,
+    /// Silent for longer than a minute: its last minute has passed, so it leaves the live
+    /// rates; its totals since start stay in the totals.
+    Gone,
+}
+
+impl InstanceState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Live => "live",
+            Self::Stale => "stale",
+            Self::Gone => "gone",
+        }
+    }
 }

@@ -45,8 +45,8 @@ test("the badge shows a server restart and the page recovers by itself", async (
     const badge = page.getByTestId("live-badge");
     await expect(badge).toContainText("Connected");
     const bar = page.getByTestId("server-bar");
-    const instance = await bar.getAttribute("data-instance");
-    expect(instance).toMatch(/^[0-9a-f]{16}$/);
+    const run = await bar.getAttribute("data-run");
+    expect(run).toMatch(/^[0-9a-f]{16}$/);
 
     await stopServer(server);
     await expect(badge).toContainText("Reconnecting");
@@ -54,8 +54,8 @@ test("the badge shows a server restart and the page recovers by itself", async (
     server = await startServer(port, env);
     await expect(badge).toContainText("Connected", { timeout: 20_000 });
     // Data from the new process arrives without a reload.
-    await expect(bar).toHaveAttribute("data-instance", /^[0-9a-f]{16}$/, { timeout: 10_000 });
-    await expect(bar).not.toHaveAttribute("data-instance", instance!, { timeout: 10_000 });
+    await expect(bar).toHaveAttribute("data-run", /^[0-9a-f]{16}$/, { timeout: 10_000 });
+    await expect(bar).not.toHaveAttribute("data-run", run!, { timeout: 10_000 });
   } finally {
     await stopServer(server);
   }

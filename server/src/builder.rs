@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use crate::auth::{Access, ApiToken, Credentials, Password, Role, User};
+use crate::cluster::{ClusterSettings, DEFAULT_CLUSTER};
 use crate::{BasePath, Config, Error, Sightline};
 
 /// Settings for [`Sightline`], one call each; anything not set keeps [`Config`]'s default.
@@ -12,11 +13,16 @@ use crate::{BasePath, Config, Error, Sightline};
 pub struct Builder {
     config: Config,
     path: Option<String>,
+    prefix: Option<String>,
 }
 
 impl From<Config> for Builder {
     fn from(config: Config) -> Self {
-        Self { config, path: None }
+        Self {
+            config,
+            path: None,
+            prefix: None,
+        }
     }
 }
 
@@ -72,6 +78,30 @@ impl Builder {
         self
     }
 
+    /// Join the instances that share this Redis (`redis://host:6379`): the dashboard of
+    /// each shows them all. See [`Builder::instance_id`] and [`Builder::cluster`].
+    pub fn redis(mut self, url: impl Into<String>) -> Self {
+        let prefix = self.config.cluster.take().map(|c| c.prefix);
+        self.config.cluster = Some(ClusterSettings {
+            redis_url: url.into(),
+            prefix: prefix.unwrap_or_else(|| DEFAULT_CLUSTER.to_owned()),
+        });
+        self
+    }
+
+    /// This instance's name among several (default: `HOSTNAME`, else the host name).
+    pub fn instance_id(mut self, id: impl Into<String>) -> Self {
+        self.config.instance_id = id.into();
+        self
+    }
+
+    /// The prefix of the Redis keys and channels (default `sightline`), so several
+    /// services can share one Redis; checked by [`Builder::start`]. Needs [`Builder::redis`].
+    pub fn cluster(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = Some(prefix.into());
+        self
+    }
+
     /// Any other setting.
     pub fn configure(mut self, change: impl FnOnce(&mut Config)) -> Self {
         change(&mut self.config);
@@ -83,6 +113,13 @@ impl Builder {
         let mut config = self.config;
         if let Some(path) = self.path {
             config.path = BasePath::parse(&path)?;
+        }
+        if let Some(prefix) = self.prefix {
+            let prefix = crate::config::check_prefix(&prefix).map_err(Error::Config)?;
+            match config.cluster.as_mut() {
+                Some(cluster) => cluster.prefix = prefix,
+                None => return Err(Error::Config("a cluster name needs a Redis URL".into())),
+            }
         }
         Ok(config)
     }

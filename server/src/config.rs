@@ -3,7 +3,6 @@
 //! Precedence: built-in default < environment variable < command-line flag. The README's
 //! configuration table lists the same options.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -73,6 +72,10 @@ pub struct Config {
     /// came over HTTPS).
     pub secure_cookies: bool,
     pub sse_replay: usize,
+    /// This instance's name among several (default: `HOSTNAME`, else the OS host name).
+    pub instance_id: String,
+    /// Several instances, one dashboard, over Redis; `None` (the default) for one.
+    pub cluster: Option<crate::cluster::ClusterSettings>,
 }
 
 impl Default for Config {
@@ -96,336 +99,32 @@ impl Default for Config {
             trusted_proxy_header: None,
             secure_cookies: false,
             sse_replay: DEFAULT_SSE_REPLAY,
+            instance_id: default_instance_id(),
+            cluster: None,
         }
     }
 }
 
-/// Command line of the standalone server; every flag also reads an environment variable.
-#[derive(Debug, clap::Parser)]
-#[command(
-    name = "sightline",
-    version,
-    about,
-    long_about = None,
-    help_template = "{name} {version}\n{about-with-newline}\n{usage-heading} {usage}\n\n{all-args}{after-help}"
-)]
-pub struct Cli {
-    /// Address to listen on.
-    #[arg(long, env = "LEPTOS_SITE_ADDR", default_value = DEFAULT_ADDR)]
-    pub addr: SocketAddr,
-
-    /// Base path the dashboard is served under.
-    #[arg(long, env = "SIGHTLINE_PATH", default_value = DEFAULT_PATH, value_parser = parse_path)]
-    pub path: BasePath,
-
-    /// Serve the compiled site from this directory (what `cargo leptos build` writes)
-    /// instead of the copy embedded in the binary.
-    #[arg(long, env = "LEPTOS_SITE_ROOT")]
-    pub site_root: Option<PathBuf>,
-
-    /// Directory whose volume the disk gauge shows.
-    #[arg(long, env = "SIGHTLINE_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
-    pub data_dir: PathBuf,
-
-    /// Host, process and runtime sampling period, in milliseconds.
-    #[arg(long, env = "SIGHTLINE_SAMPLE_INTERVAL_MS", default_value_t = DEFAULT_SAMPLE_INTERVAL_MS, value_parser = clap::value_parser!(u64).range(50..))]
-    pub sample_interval_ms: u64,
-
-    /// Period of the live snapshot, in milliseconds.
-    #[arg(long, env = "SIGHTLINE_SNAPSHOT_INTERVAL_MS", default_value_t = DEFAULT_SNAPSHOT_INTERVAL_MS, value_parser = clap::value_parser!(u64).range(50..))]
-    pub snapshot_interval_ms: u64,
-
-    /// `retry:` sent to SSE clients, in milliseconds.
-    #[arg(long, env = "SIGHTLINE_SSE_RETRY_MS", default_value_t = DEFAULT_SSE_RETRY_MS)]
-    pub sse_retry_ms: u64,
-
-    /// Period of SSE heartbeat comments, in milliseconds.
-    #[arg(long, env = "SIGHTLINE_SSE_HEARTBEAT_MS", default_value_t = DEFAULT_SSE_HEARTBEAT_MS, value_parser = clap::value_parser!(u64).range(100..))]
-    pub sse_heartbeat_ms: u64,
-
-    /// Open SSE connections allowed at once.
-    #[arg(long, env = "SIGHTLINE_SSE_MAX_CONNECTIONS", default_value_t = DEFAULT_SSE_MAX_CONNECTIONS)]
-    pub sse_max_connections: u64,
-
-    /// Distinct (method, route) pairs tracked before new ones share `(overflow)`.
-    #[arg(long, env = "SIGHTLINE_MAX_ROUTES", default_value_t = DEFAULT_MAX_ROUTES)]
-    pub max_routes: usize,
-
-    /// Comma-separated path prefixes not to record (the dashboard's path never is).
-    #[arg(long, env = "SIGHTLINE_EXCLUDE", value_delimiter = ',')]
-    pub exclude: Vec<String>,
-
-    /// The SQLite history database (created if missing).
-    #[arg(long, env = "SIGHTLINE_DB_PATH", default_value = DEFAULT_DB_PATH)]
-    pub db_path: PathBuf,
-
-    /// Keep no history: the live view only.
-    #[arg(long, env = "SIGHTLINE_NO_HISTORY")]
-    pub no_history: bool,
-
-    /// Days of history kept, until changed on the Settings page (saved values win).
-    #[arg(long, env = "SIGHTLINE_RETENTION_DAYS", default_value_t = DEFAULT_RETENTION_DAYS, value_parser = clap::value_parser!(u32).range(1..=365))]
-    pub retention_days: u32,
-
-    /// Requests at least this slow (ms) are kept one by one, until changed on the
-    /// Settings page (saved values win).
-    #[arg(long, env = "SIGHTLINE_SLOW_THRESHOLD_MS", default_value_t = DEFAULT_SLOW_THRESHOLD_MS, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
-    pub slow_threshold_ms: u64,
-
-    /// Access control: `on` (the default) or `off` (anyone who can reach the dashboard is
-    /// an admin).
-    #[arg(long, env = "SIGHTLINE_AUTH", default_value = "on", value_parser = ["on", "off"])]
-    pub auth: String,
-
-    /// Name of the admin user.
-    #[arg(long, env = "SIGHTLINE_USERNAME", default_value = "admin")]
-    pub username: String,
-
-    /// The admin's password (hashed at start; prefer --password-hash).
-    #[arg(long, env = "SIGHTLINE_PASSWORD", hide_env_values = true)]
-    pub password: Option<String>,
-
-    /// The admin's password as an Argon2 PHC hash (from `sightline --hash-password`).
-    #[arg(long, env = "SIGHTLINE_PASSWORD_HASH", hide_env_values = true)]
-    pub password_hash: Option<String>,
-
-    /// Name of the read-only user.
-    #[arg(long, env = "SIGHTLINE_VIEWER_USERNAME", default_value = "viewer")]
-    pub viewer_username: String,
-
-    /// The read-only user's password (no viewer without one).
-    #[arg(long, env = "SIGHTLINE_VIEWER_PASSWORD", hide_env_values = true)]
-    pub viewer_password: Option<String>,
-
-    /// The read-only user's password as an Argon2 PHC hash.
-    #[arg(long, env = "SIGHTLINE_VIEWER_PASSWORD_HASH", hide_env_values = true)]
-    pub viewer_password_hash: Option<String>,
-
-    /// API tokens for `Authorization: Bearer`, comma-separated `role:token` (role `admin`
-    /// or `viewer`; tokens at least 16 characters).
-    #[arg(
-        long,
-        env = "SIGHTLINE_API_TOKENS",
-        value_delimiter = ',',
-        hide_env_values = true
-    )]
-    pub api_tokens: Vec<String>,
-
-    /// How long a sign-in lasts, in seconds.
-    #[arg(long, env = "SIGHTLINE_SESSION_TTL_SECS", default_value_t = DEFAULT_SESSION_TTL_SECS, value_parser = clap::value_parser!(u64).range(1..))]
-    pub session_ttl_secs: u64,
-
-    /// Header a trusted reverse proxy sets to the client address (e.g. x-forwarded-for).
-    /// Without it such headers are ignored.
-    #[arg(long, env = "SIGHTLINE_TRUST_PROXY_HEADER")]
-    pub trust_proxy_header: Option<String>,
-
-    /// Mark the session cookie Secure (serve over HTTPS).
-    #[arg(long, env = "SIGHTLINE_SECURE_COOKIES")]
-    pub secure_cookies: bool,
-
-    /// Custom events kept for clients that reconnect with Last-Event-ID.
-    #[arg(long, env = "SIGHTLINE_SSE_REPLAY", default_value_t = DEFAULT_SSE_REPLAY)]
-    pub sse_replay: usize,
-
-    /// Forward the server's log events at this level or above to live clients as
-    /// `event: log` (off, error, warn, info, debug, trace).
-    #[arg(long, env = "SIGHTLINE_LOG_EVENTS", default_value = "info", value_parser = ["off", "error", "warn", "info", "debug", "trace"])]
-    pub log_events: String,
-
-    /// Read a password from standard input, print its Argon2 hash, and exit.
-    #[arg(long)]
-    pub hash_password: bool,
-
-    /// Requests per second the built-in demo API sends itself (0: off; more implies --demo).
-    #[arg(long, env = "SIGHTLINE_DEMO_RPS", default_value_t = 0)]
-    pub demo_rps: u32,
-
-    /// Serve the built-in demo API (`/api/users`, `/api/orders`, ...) beside the dashboard.
-    #[arg(long, env = "SIGHTLINE_DEMO")]
-    pub demo: bool,
+/// `HOSTNAME`, else the OS host name, else `localhost`.
+pub fn default_instance_id() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.trim().is_empty())
+        .or_else(sysinfo::System::host_name)
+        .unwrap_or_else(|| "localhost".to_owned())
 }
 
-fn parse_path(raw: &str) -> Result<BasePath, String> {
-    BasePath::parse(raw).map_err(|e| e.to_string())
-}
-
-impl Cli {
-    /// Who may sign in. With access control on and nothing configured: a generated admin
-    /// password on a loopback address, a refusal anywhere else.
-    pub fn access(&self) -> Result<crate::auth::Access, String> {
-        use crate::auth::{Access, ApiToken, Credentials, Password, Role, User};
-        if self.auth == "off" {
-            return Ok(Access::Off);
-        }
-        let mut credentials = Credentials::default();
-        let mut user = |name: &str, plain: &Option<String>, hash: &Option<String>, role| {
-            let password = match (plain, hash) {
-                (_, Some(h)) => Password::Hash(h.clone()),
-                (Some(p), None) => Password::Plain(p.clone()),
-                (None, None) => return,
-            };
-            credentials.users.push(User {
-                name: name.to_owned(),
-                password,
-                role,
-            });
-        };
-        user(
-            &self.username,
-            &self.password,
-            &self.password_hash,
-            Role::Admin,
-        );
-        user(
-            &self.viewer_username,
-            &self.viewer_password,
-            &self.viewer_password_hash,
-            Role::Viewer,
-        );
-        for entry in self.api_tokens.iter().filter(|t| !t.is_empty()) {
-            let (role, token) = entry
-                .split_once(':')
-                .and_then(|(r, t)| Some((Role::parse(r)?, t)))
-                .ok_or_else(|| {
-                    "each API token is `admin:TOKEN` or `viewer:TOKEN` (SIGHTLINE_API_TOKENS)"
-                        .to_owned()
-                })?;
-            credentials.tokens.push(ApiToken {
-                token: token.to_owned(),
-                role,
-            });
-        }
-        if !credentials.is_empty() {
-            return Ok(Access::Protected(credentials));
-        }
-        if self.addr.ip().is_loopback() {
-            return Ok(Access::Generated);
-        }
+/// A cluster key prefix: 1 to 64 bytes of letters, digits, `-`, `_`, `.` or `:`.
+pub fn check_prefix(prefix: &str) -> Result<String, String> {
+    let ok = (1..=64).contains(&prefix.len())
+        && prefix
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+    if ok {
+        Ok(prefix.to_owned())
+    } else {
         Err(format!(
-            "refusing to serve the dashboard on {} without credentials: set SIGHTLINE_USERNAME and SIGHTLINE_PASSWORD (or SIGHTLINE_PASSWORD_HASH, printed by `sightline --hash-password`), or SIGHTLINE_AUTH=off to let anyone who can reach it in",
-            self.addr
+            "the cluster name {prefix:?} must be 1 to 64 letters, digits, '-', '_', '.' or ':'"
         ))
-    }
-
-    /// The log-forwarding level, `None` for `off`.
-    pub fn log_events_level(&self) -> Option<tracing::Level> {
-        self.log_events.parse().ok()
-    }
-
-    /// The configuration, or why the flags cannot be served (see [`Cli::access`]).
-    pub fn config(&self) -> Result<Config, String> {
-        Ok(Config {
-            path: self.path.clone(),
-            site_root: self.site_root.clone(),
-            data_dir: self.data_dir.clone(),
-            sample_interval: Duration::from_millis(self.sample_interval_ms),
-            snapshot_interval: Duration::from_millis(self.snapshot_interval_ms),
-            sse_retry: Duration::from_millis(self.sse_retry_ms),
-            sse_heartbeat: Duration::from_millis(self.sse_heartbeat_ms),
-            sse_max_connections: self.sse_max_connections,
-            max_routes: self.max_routes,
-            exclude: self
-                .exclude
-                .iter()
-                .filter(|p| !p.is_empty())
-                .cloned()
-                .collect(),
-            db_path: (!self.no_history).then(|| self.db_path.clone()),
-            retention_days: self.retention_days,
-            slow_threshold_ms: self.slow_threshold_ms,
-            access: self.access()?,
-            session_ttl: Duration::from_secs(self.session_ttl_secs),
-            trusted_proxy_header: self.trust_proxy_header.clone().filter(|h| !h.is_empty()),
-            secure_cookies: self.secure_cookies,
-            sse_replay: self.sse_replay,
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use clap::Parser;
-
-    use super::*;
-
-    #[test]
-    fn flags_override_defaults() {
-        let cli = Cli::try_parse_from([
-            "sightline",
-            "--path",
-            "ops/",
-            "--addr",
-            "0.0.0.0:9000",
-            "--exclude",
-            "/health,/internal",
-            "--password",
-            "s3cret-enough",
-        ])
-        .unwrap();
-        let config = cli.config().unwrap();
-        assert_eq!(config.path.as_str(), "/ops");
-        assert_eq!(cli.addr, "0.0.0.0:9000".parse().unwrap());
-        assert_eq!(config.exclude, ["/health", "/internal"]);
-        assert_eq!(config.snapshot_interval, Duration::from_secs(2));
-    }
-
-    #[test]
-    fn help_names_the_server_its_version_and_purpose() {
-        use clap::CommandFactory;
-        let help = Cli::command().render_help().to_string();
-        assert!(
-            help.starts_with(&format!("sightline {}\n", env!("CARGO_PKG_VERSION"))),
-            "{help}"
-        );
-        assert!(help.contains(env!("CARGO_PKG_DESCRIPTION")), "{help}");
-        assert!(help.contains("SIGHTLINE_PATH"), "{help}");
-    }
-
-    #[test]
-    fn no_credentials_mean_a_generated_password_on_loopback_and_a_refusal_elsewhere() {
-        use crate::auth::Access;
-        let on = |args: &[&str]| {
-            Cli::try_parse_from([&["sightline"], args].concat())
-                .unwrap()
-                .config()
-        };
-        assert!(matches!(on(&[]).unwrap().access, Access::Generated));
-        assert!(matches!(
-            on(&["--addr", "[::1]:80"]).unwrap().access,
-            Access::Generated
-        ));
-        let err = on(&["--addr", "0.0.0.0:3000"]).unwrap_err();
-        assert!(
-            err.contains("SIGHTLINE_PASSWORD") && err.contains("SIGHTLINE_AUTH=off"),
-            "{err}"
-        );
-        assert!(matches!(
-            on(&["--addr", "0.0.0.0:3000", "--auth", "off"])
-                .unwrap()
-                .access,
-            Access::Off
-        ));
-        let Access::Protected(c) = on(&[
-            "--addr",
-            "0.0.0.0:3000",
-            "--api-tokens",
-            "viewer:abcdefghijklmnopq",
-        ])
-        .unwrap()
-        .access
-        else {
-            panic!("a token is a credential");
-        };
-        assert_eq!(c.tokens.len(), 1);
-        assert!(on(&["--api-tokens", "root:abcdefghijklmnopq"]).is_err());
-    }
-
-    #[test]
-    fn bad_values_are_refused_with_a_reason() {
-        let err = Cli::try_parse_from(["sightline", "--path", "/"]).unwrap_err();
-        assert!(err.to_string().contains("/sightline"), "{err}");
-        let err = Cli::try_parse_from(["sightline", "--snapshot-interval-ms", "0"]).unwrap_err();
-        assert!(err.to_string().contains("snapshot-interval-ms"), "{err}");
     }
 }

@@ -43,6 +43,7 @@ pub(crate) fn router(
     options: LeptosOptions,
     live: LiveState,
     history: HistoryState,
+    health: crate::health::HealthState,
     auth: std::sync::Arc<Auth>,
 ) -> (Router, RouteList) {
     let mut list = RouteList::default();
@@ -62,9 +63,13 @@ pub(crate) fn router(
             }
             // The first paint shows the latest snapshot (no empty "waiting" state), but only
             // to someone signed in: the login page carries no figure at all.
-            let signed_in = use_context::<http::request::Parts>()
+            let parts = use_context::<http::request::Parts>();
+            let signed_in = parts
+                .as_ref()
                 .is_some_and(|parts| parts.extensions.get::<Principal>().is_some());
-            if let Some(latest) = hub.latest().filter(|_| signed_in) {
+            // In a cluster, `?instance=` narrows the page to one instance.
+            let instance = parts.as_ref().and_then(|p| instance_param(p.uri.query()?));
+            if let Some(latest) = hub.latest_for(instance.as_deref()).filter(|_| signed_in) {
                 provide_context(InitialSnapshot {
                     snapshot: latest.snapshot.clone(),
                     json: latest.json.clone(),
@@ -116,6 +121,12 @@ pub(crate) fn router(
             post(auth::logout),
         )
         .with_state(auth.clone());
+    let probe = Router::new()
+        .route(
+            &list.note(&get_only, base.join("/api/health")),
+            get(crate::health::health),
+        )
+        .with_state(health);
     let api = Router::new()
         .route(
             &list.note(&get_only, base.join("/api/sse")),
@@ -140,6 +151,7 @@ pub(crate) fn router(
         .with_state(live)
         .merge(api::router(history, &base, &mut list))
         .merge(sign_in)
+        .merge(probe)
         // Server functions look themselves up by path: nesting strips the base path.
         .nest(base.as_str(), functions);
     // The app's pages, each rendered in its own SSR mode. Not `leptos_routes_with_context`:
@@ -217,4 +229,13 @@ async fn api_not_found(uri: axum::http::Uri) -> (axum::http::StatusCode, Json<se
         axum::http::StatusCode::NOT_FOUND,
         Json(serde_json::json!({ "error": format!("no API endpoint at {}", uri.path()) })),
     )
+}
+
+/// The `instance` query parameter, if any and not empty.
+fn instance_param(query: &str) -> Option<String> {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+        .ok()?
+        .into_iter()
+        .find(|(k, v)| k == "instance" && !v.is_empty())
+        .map(|(_, v)| v)
 }

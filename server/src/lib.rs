@@ -25,8 +25,12 @@
 mod api;
 pub mod auth;
 mod builder;
+pub mod cli;
+pub mod clock;
+pub mod cluster;
 pub mod config;
 mod dashboard;
+mod health;
 pub mod live;
 pub mod metrics;
 pub mod sampler;
@@ -81,6 +85,9 @@ struct Inner {
     /// progress to history.
     stop_ticker: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
     ticker: Mutex<Option<std::thread::JoinHandle<()>>>,
+    cluster: Option<Arc<cluster::Cluster>>,
+    /// Stopped after the ticker, which hands it states.
+    link: Mutex<Option<cluster::LinkHandle>>,
 }
 
 impl Drop for Inner {
@@ -100,6 +107,7 @@ impl Inner {
         if let Some(thread) = self.ticker.lock().unwrap_or_else(|e| e.into_inner()).take() {
             let _ = thread.join();
         }
+        drop(self.link.lock().unwrap_or_else(|e| e.into_inner()).take());
     }
 }
 
@@ -114,6 +122,10 @@ pub enum Error {
     Thread(#[from] std::io::Error),
     #[error("access control: {0}")]
     Auth(#[from] auth::AuthError),
+    #[error("{0}")]
+    Config(String),
+    #[error("cluster: {0}")]
+    Cluster(#[from] cluster::InvalidRedisUrl),
     #[error("opening the history database {path}: {source}")]
     Store {
         path: std::path::PathBuf,
@@ -188,10 +200,25 @@ impl Sightline {
         let hub = Hub::with_replay(
             config.sse_max_connections,
             config.sse_replay,
-            ticker::now_ms().max(1),
+            clock::now_ms().max(1),
         );
         let started = Instant::now();
-        let info = server_info(config.snapshot_interval);
+        let info = server_info(&config);
+        let (cluster, link) = match &config.cluster {
+            None => (None, None),
+            Some(settings) => {
+                let identity = cluster::wire::Identity {
+                    id: info.instance_id.clone(),
+                    run: info.run_id.clone(),
+                    host: sysinfo::System::host_name().unwrap_or_default(),
+                    version: info.version.clone(),
+                    pid: info.pid,
+                    started_at_ms: info.started_at_ms,
+                };
+                let (cluster, link) = cluster::Cluster::start(settings.clone(), identity)?;
+                (Some(cluster), Some(link))
+            }
+        };
         let ticker = ticker::Ticker {
             runtime,
             config: config.clone(),
@@ -200,6 +227,7 @@ impl Sightline {
             info: info.clone(),
             started,
             store: store.clone(),
+            cluster: cluster.clone(),
         };
         let (stop_ticker, stop) = tokio::sync::oneshot::channel();
         let ticker = ticker.spawn(stop)?;
@@ -214,6 +242,8 @@ impl Sightline {
                 info,
                 stop_ticker: Mutex::new(Some(stop_ticker)),
                 ticker: Mutex::new(Some(ticker)),
+                cluster,
+                link: Mutex::new(link),
             }),
         })
     }
@@ -284,11 +314,16 @@ impl Sightline {
             store: self.inner.store.clone(),
             version: self.inner.info.version.clone(),
         };
+        let health = health::HealthState {
+            cluster: self.inner.cluster.clone(),
+            store: self.inner.store.clone(),
+        };
         dashboard::router(
             &self.inner.config,
             self.inner.leptos.clone(),
             live,
             history,
+            health,
             self.inner.auth.clone(),
         )
     }
@@ -315,18 +350,20 @@ impl Sightline {
     }
 }
 
-fn server_info(snapshot_interval: std::time::Duration) -> ServerInfo {
+fn server_info(config: &Config) -> ServerInfo {
     let mut hasher = std::hash::RandomState::new().build_hasher();
-    hasher.write_u128(ticker::now_ms() as u128 ^ u128::from(std::process::id()));
+    hasher.write_u128(clock::now_ms() as u128 ^ u128::from(std::process::id()));
     ServerInfo {
         name: env!("CARGO_PKG_NAME").into(),
         version: env!("CARGO_PKG_VERSION").into(),
         rustc: env!("SIGHTLINE_RUSTC").into(),
         target: env!("SIGHTLINE_TARGET").into(),
         pid: std::process::id(),
-        instance_id: format!("{:016x}", hasher.finish()),
-        started_at_ms: ticker::now_ms(),
+        instance_id: config.instance_id.clone(),
+        run_id: format!("{:016x}", hasher.finish()),
+        started_at_ms: clock::now_ms(),
         sse_connections: 0,
-        snapshot_interval_ms: u64::try_from(snapshot_interval.as_millis()).unwrap_or(u64::MAX),
+        snapshot_interval_ms: u64::try_from(config.snapshot_interval.as_millis())
+            .unwrap_or(u64::MAX),
     }
 }

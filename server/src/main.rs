@@ -9,7 +9,7 @@ use axum::{
     serve::ListenerExt,
 };
 use clap::Parser;
-use sightline::{Sightline, config::Cli};
+use sightline::{Sightline, cli::Cli};
 use tracing_subscriber::{EnvFilter, layer::SubscriberExt, util::SubscriberInitExt};
 
 mod demo;

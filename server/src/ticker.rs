@@ -6,13 +6,17 @@
 //! measures.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
+
+use crate::clock::now_ms;
 
 use sightline_app::snapshot::{
     DashboardSnapshot, ProcessStats, RuntimeStats, ServerInfo, StoreHealth, SystemStats,
 };
 use tokio::time::{MissedTickBehavior, interval, interval_at};
 
+use crate::cluster::Cluster;
+use crate::cluster::wire::{InstanceState, Local};
 use crate::config::Config;
 use crate::live::hub::Hub;
 use crate::metrics::recorder::METHODS;
@@ -26,12 +30,6 @@ use crate::store::writer::WindowBatch;
 /// How often the runtime probe measures scheduling lag.
 const PROBE_EVERY: Duration = Duration::from_millis(250);
 
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
 pub struct Ticker {
     /// The app's runtime: probed for lag and read for its metrics.
     pub runtime: tokio::runtime::Handle,
@@ -41,6 +39,7 @@ pub struct Ticker {
     pub info: ServerInfo,
     pub started: Instant,
     pub store: Option<Arc<Store>>,
+    pub cluster: Option<Arc<Cluster>>,
 }
 
 impl Ticker {
@@ -100,7 +99,7 @@ impl Ticker {
                     windows.rotate(now, &self.recorder.cells());
                     let mut info = self.info.clone();
                     info.sse_connections = self.hub.connections();
-                    self.hub.publish_snapshot(DashboardSnapshot {
+                    let local = DashboardSnapshot {
                         timestamp_ms: now,
                         system: system.clone(),
                         process: ProcessStats {
@@ -115,7 +114,9 @@ impl Ticker {
                             .store
                             .as_ref()
                             .map_or_else(StoreHealth::default, |s| s.health()),
-                    });
+                        cluster: None,
+                    };
+                    self.publish(local, &windows, now);
                 }
                 // Never waits on the app's runtime: snapshots and heartbeats keep flowing
                 // exactly when the app is overloaded, and a stop is never held up.
@@ -131,6 +132,32 @@ impl Ticker {
             history.feed(store, &mut windows, now, None);
             store.close();
         }
+    }
+}
+
+impl Ticker {
+    /// Alone, the snapshot goes out as it is; in a cluster, this instance's state goes to
+    /// the others and the snapshots of all of them and of each come back.
+    fn publish(&self, local: DashboardSnapshot, windows: &Windows, now: u64) {
+        let Some(cluster) = &self.cluster else {
+            self.hub.publish_snapshot(local);
+            return;
+        };
+        let state = InstanceState::build(
+            Local {
+                identity: &cluster.identity,
+                period_ms: local.server.snapshot_interval_ms,
+                sse_connections: local.server.sse_connections,
+                system: &local.system,
+                process: &local.process,
+                runtime: &local.runtime,
+            },
+            windows,
+            now,
+        );
+        cluster.share(state, now);
+        let (all, each) = cluster.snapshots(&local, now);
+        self.hub.publish_cluster(all, each);
     }
 }
 

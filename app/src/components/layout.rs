@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use super::instances::InstancePicker;
 use super::live_badge::LiveBadge;
 use crate::BasePath;
 use crate::auth::use_user;
@@ -40,7 +41,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                 "Sightline"
             </A>
             <div class="topbar-right">
-                {signed_in.then(|| view! { <LiveBadge/> })}
+                {signed_in.then(|| view! { <InstancePicker/> <LiveBadge/> })}
                 {account}
                 <ThemeToggle/>
             </div>

@@ -22,11 +22,23 @@ pub fn LiveBadge() -> impl IntoView {
         let seconds = ((now - at) / 1_000.0).max(0.0).round() as u64;
         Some(format!("updated {seconds}s ago"))
     };
+    // One of several instances that lost the others: this one's view only.
+    let degraded = move || {
+        live.snapshot.with(|s| {
+            s.as_ref()
+                .and_then(|s| s.cluster.as_ref())
+                .is_some_and(|c| !c.connected)
+        })
+    };
     view! {
         <span class=class role="status" data-testid="live-badge">
             <span class="dot" aria-hidden="true"></span>
             <span class="state">{label}</span>
             <span class="age">{age}</span>
+            <Show when=degraded>
+                <span class="degraded" data-testid="cluster-degraded">"· cluster degraded: this instance only"</span>
+            </Show>
         </span>
     }
+    .into_any()
 }

@@ -3,6 +3,7 @@
 pub mod cards;
 pub mod chart;
 pub mod endpoint_table;
+pub mod instances;
 pub mod layout;
 pub mod live_badge;
 pub mod loaded;

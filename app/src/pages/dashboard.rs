@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use crate::components::cards::{Gauge, StatCard};
 use crate::components::endpoint_table::EndpointTable;
+use crate::components::instances::InstancesTable;
 use crate::components::page::PageHeader;
 use crate::format;
 use crate::live::use_live;
@@ -135,7 +136,15 @@ pub fn DashboardPage() -> impl IntoView {
             <EndpointTable title="Most failing endpoints" rows=rows(|s| &s.endpoints.top_by_error_rate) testid="top-errors"/>
         </div>
 
-        <footer class="server-bar" data-testid="server-bar" data-instance=text(|s| s.server.instance_id.clone())>
+        <InstancesTable/>
+
+        <footer
+            class="server-bar"
+            data-testid="server-bar"
+            data-instance=text(|s| s.server.instance_id.clone())
+            data-run=text(|s| s.server.run_id.clone())
+        >
+            <span>{text(|s| s.server.instance_id.clone())}</span>
             <span>{text(|s| format!("{} {}", s.server.name, s.server.version))}</span>
             <span>{text(|s| format!("pid {}", s.server.pid))}</span>
             <span>{text(|s| format!("up {}", format::duration(s.process.uptime_seconds)))}</span>

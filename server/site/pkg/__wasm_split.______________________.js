@@ -4,8 +4,8 @@ let sharedImports = undefined;
 function getSharedImports() {
     if (sharedImports === undefined) {
         sharedImports = { __wasm_split: {  } };
-        const { __wasm_split_shared0, __indirect_function_table, memory,  } = initSync(undefined, undefined);
-        Object.assign(sharedImports.__wasm_split, { __wasm_split_shared0, __indirect_function_table, memory,  });
+        const { __indirect_function_table, memory, __wasm_split_shared0,  } = initSync(undefined, undefined);
+        Object.assign(sharedImports.__wasm_split, { __indirect_function_table, memory, __wasm_split_shared0,  });
     }
     return sharedImports;
 }
@@ -145,33 +145,21 @@ const __chunk_22 = makeLoad(() => {
     return async (imports) => (WebAssembly.instantiateStreaming(src, imports));
 }
 , []);
-/* __endpoints_route_view_15455613314061818041, __events_route_view_11400442415793969003, __settings_route_view_6487327482314987606 */
+/* __endpoints_route_view_15455613314061818041, __settings_route_view_6487327482314987606 */
 const __chunk_23 = makeLoad(() => {
     const src = fetch(new URL("./chunk_23.wasm", import.meta.url));
     return async (imports) => (WebAssembly.instantiateStreaming(src, imports));
 }
 , []);
-/* __endpoints_route_view_15455613314061818041, __settings_route_view_6487327482314987606 */
+/* __errors_route_view_17515711012104716074, __events_route_view_11400442415793969003 */
 const __chunk_24 = makeLoad(() => {
     const src = fetch(new URL("./chunk_24.wasm", import.meta.url));
     return async (imports) => (WebAssembly.instantiateStreaming(src, imports));
 }
 , []);
-/* __errors_route_view_17515711012104716074, __events_route_view_11400442415793969003 */
+/* __events_route_view_11400442415793969003, __settings_route_view_6487327482314987606 */
 const __chunk_25 = makeLoad(() => {
     const src = fetch(new URL("./chunk_25.wasm", import.meta.url));
-    return async (imports) => (WebAssembly.instantiateStreaming(src, imports));
-}
-, []);
-/* __errors_route_view_17515711012104716074, __settings_route_view_6487327482314987606 */
-const __chunk_26 = makeLoad(() => {
-    const src = fetch(new URL("./chunk_26.wasm", import.meta.url));
-    return async (imports) => (WebAssembly.instantiateStreaming(src, imports));
-}
-, []);
-/* __events_route_view_11400442415793969003, __settings_route_view_6487327482314987606 */
-const __chunk_27 = makeLoad(() => {
-    const src = fetch(new URL("./chunk_27.wasm", import.meta.url));
     return async (imports) => (WebAssembly.instantiateStreaming(src, imports));
 }
 , []);
@@ -184,22 +172,22 @@ export const __wasm_split_load___settings_route_view_6487327482314987606 = wrapA
     const src = fetch(new URL("./split___settings_route_view_6487327482314987606.wasm", import.meta.url));
     return async (imports) => (WebAssembly.instantiateStreaming(src, imports));
 }
-, [__chunk_9, __chunk_11, __chunk_14, __chunk_16, __chunk_21, __chunk_23, __chunk_24, __chunk_26, __chunk_27]));
+, [__chunk_9, __chunk_11, __chunk_14, __chunk_16, __chunk_21, __chunk_23, __chunk_25]));
 export const __wasm_split_load___events_route_view_11400442415793969003 = wrapAsyncCb(makeLoad(() => {
     const src = fetch(new URL("./split___events_route_view_11400442415793969003.wasm", import.meta.url));
     return async (imports) => (WebAssembly.instantiateStreaming(src, imports));
 }
-, [__chunk_9, __chunk_10, __chunk_14, __chunk_15, __chunk_20, __chunk_22, __chunk_23, __chunk_25, __chunk_27]));
+, [__chunk_9, __chunk_10, __chunk_14, __chunk_15, __chunk_20, __chunk_22, __chunk_24, __chunk_25]));
 export const __wasm_split_load___errors_route_view_17515711012104716074 = wrapAsyncCb(makeLoad(() => {
     const src = fetch(new URL("./split___errors_route_view_17515711012104716074.wasm", import.meta.url));
     return async (imports) => (WebAssembly.instantiateStreaming(src, imports));
 }
-, [__chunk_8, __chunk_9, __chunk_10, __chunk_11, __chunk_12, __chunk_14, __chunk_15, __chunk_16, __chunk_17, __chunk_19, __chunk_20, __chunk_21, __chunk_25, __chunk_26]));
+, [__chunk_8, __chunk_9, __chunk_10, __chunk_11, __chunk_12, __chunk_14, __chunk_15, __chunk_16, __chunk_17, __chunk_19, __chunk_20, __chunk_21, __chunk_24]));
 export const __wasm_split_load___endpoints_route_view_15455613314061818041 = wrapAsyncCb(makeLoad(() => {
     const src = fetch(new URL("./split___endpoints_route_view_15455613314061818041.wasm", import.meta.url));
     return async (imports) => (WebAssembly.instantiateStreaming(src, imports));
 }
-, [__chunk_7, __chunk_8, __chunk_9, __chunk_10, __chunk_11, __chunk_12, __chunk_13, __chunk_19, __chunk_20, __chunk_21, __chunk_22, __chunk_23, __chunk_24]));
+, [__chunk_7, __chunk_8, __chunk_9, __chunk_10, __chunk_11, __chunk_12, __chunk_13, __chunk_19, __chunk_20, __chunk_21, __chunk_22, __chunk_23]));
 export const __wasm_split_load___app_metrics_route_view_14052619600993920631 = wrapAsyncCb(makeLoad(() => {
     const src = fetch(new URL("./split___app_metrics_route_view_14052619600993920631.wasm", import.meta.url));
     return async (imports) => (WebAssembly.instantiateStreaming(src, imports));

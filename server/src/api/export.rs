@@ -19,7 +19,7 @@ use sightline_app::history::{
 };
 
 use super::{HistoryState, error_response, input::params, reply};
-use crate::ticker::now_ms;
+use crate::clock::now_ms;
 
 /// The most rows one export holds.
 pub const MAX_EXPORT_ROWS: usize = 100_000;

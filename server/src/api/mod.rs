@@ -24,9 +24,9 @@ use sightline_app::history::{
 use sightline_app::BasePath;
 use sightline_app::auth::Principal;
 
+use crate::clock::now_ms;
 use crate::dashboard::RouteList;
 use crate::store::{Store, StoreError, query};
-use crate::ticker::now_ms;
 use input::params;
 
 #[derive(Clone)]

@@ -1,7 +1,8 @@
 //! The one middleware in front of every dashboard route. Deny by default:
 //!
 //! - only an exact public list is served without a sign-in: the login page, signing in
-//!   and out, the favicon and the compiled assets under `{path}/pkg/`;
+//!   and out, the health probe (`ok`/`degraded` and nothing else), the favicon and the
+//!   compiled assets under `{path}/pkg/`;
 //! - a request that changes anything (any method but GET/HEAD/OPTIONS) must come from the
 //!   dashboard's own origin (`Sec-Fetch-Site`, else `Origin`, checked against the host),
 //!   unless it carries a bearer token; this holds with access control off as well;
@@ -42,7 +43,7 @@ impl Auth {
         };
         if matches!(
             rest,
-            "/login" | "/api/login" | "/api/logout" | "/favicon.svg"
+            "/login" | "/api/login" | "/api/logout" | "/api/health" | "/favicon.svg"
         ) || (rest.starts_with("/pkg/") && !rest.contains(".."))
         {
             Kind::Public

@@ -9,11 +9,11 @@
 //! milliseconds, so the ids of a restarted server are higher than those of the one before
 //! and a `Last-Event-ID` from before the restart is recognised as too old.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use arc_swap::ArcSwapOption;
+use arc_swap::{ArcSwap, ArcSwapOption};
 use bytes::Bytes;
 use sightline_app::snapshot::DashboardSnapshot;
 use tokio::sync::broadcast;
@@ -33,6 +33,31 @@ pub struct Frame {
     pub bytes: Bytes,
     /// Set for custom events.
     pub custom: Option<Arc<Custom>>,
+    /// Which clients a snapshot is for (in a cluster, each instance has its own).
+    pub scope: Scope,
+}
+
+/// The clients a frame is for.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Scope {
+    /// Everyone: events, heartbeats, a single instance's snapshots.
+    #[default]
+    Any,
+    /// Clients watching the whole cluster.
+    All,
+    /// Clients narrowed to one instance.
+    Instance(Arc<str>),
+}
+
+impl Scope {
+    /// Whether a client narrowed to `instance` (`None`: the whole cluster) gets the frame.
+    pub fn admits(&self, instance: Option<&str>) -> bool {
+        match self {
+            Self::Any => true,
+            Self::All => instance.is_none(),
+            Self::Instance(id) => instance == Some(&**id),
+        }
+    }
 }
 
 /// What a custom event carries besides its frame.
@@ -67,6 +92,8 @@ struct Replay {
 pub struct Hub {
     next_id: AtomicU64,
     latest: ArcSwapOption<Latest>,
+    /// In a cluster, the latest snapshot of each instance.
+    latest_each: ArcSwap<HashMap<Arc<str>, Arc<Latest>>>,
     /// Also serialises publishing, so ids reach the ring in order.
     replay: Mutex<Replay>,
     tx: broadcast::Sender<Frame>,
@@ -76,7 +103,7 @@ pub struct Hub {
 
 impl Hub {
     pub fn new(connection_limit: u64) -> Arc<Self> {
-        Self::with_replay(connection_limit, 1_000, crate::ticker::now_ms().max(1))
+        Self::with_replay(connection_limit, 1_000, crate::clock::now_ms().max(1))
     }
 
     /// `replay`: custom events kept for reconnecting clients; `first_id`: the first id.
@@ -84,6 +111,7 @@ impl Hub {
         Arc::new(Self {
             next_id: AtomicU64::new(first_id),
             latest: ArcSwapOption::empty(),
+            latest_each: ArcSwap::from_pointee(HashMap::new()),
             replay: Mutex::new(Replay {
                 events: VecDeque::with_capacity(replay.min(4_096)),
                 capacity: replay,
@@ -111,6 +139,7 @@ impl Hub {
             id: Some(id),
             bytes: frame::event(Some(id), Some("snapshot"), &json),
             custom: None,
+            scope: Scope::Any,
         };
         self.latest.store(Some(Arc::new(Latest {
             snapshot,
@@ -119,6 +148,42 @@ impl Hub {
         })));
         // No receivers is not an error: nobody is watching.
         let _ = self.tx.send(frame);
+    }
+
+    /// A cluster's snapshots: all instances added up, and each instance's own. They carry
+    /// no id: in a cluster, ids number the events, which every instance shares.
+    pub fn publish_cluster(&self, all: DashboardSnapshot, each: Vec<(String, DashboardSnapshot)>) {
+        let latest = |snapshot: DashboardSnapshot, scope: Scope| {
+            let json: Arc<str> = serde_json::to_string(&snapshot)
+                .expect("a snapshot always serialises")
+                .into();
+            let frame = Frame {
+                id: None,
+                bytes: frame::event(None, Some("snapshot"), &json),
+                custom: None,
+                scope,
+            };
+            Arc::new(Latest {
+                snapshot,
+                json,
+                frame,
+            })
+        };
+        let each: HashMap<Arc<str>, Arc<Latest>> = each
+            .into_iter()
+            .map(|(id, snapshot)| {
+                let id: Arc<str> = id.into();
+                (id.clone(), latest(snapshot, Scope::Instance(id)))
+            })
+            .collect();
+        let all = latest(all, Scope::All);
+        let _order = self.replay();
+        self.latest.store(Some(all.clone()));
+        self.latest_each.store(Arc::new(each.clone()));
+        let _ = self.tx.send(all.frame.clone());
+        for one in each.values() {
+            let _ = self.tx.send(one.frame.clone());
+        }
     }
 
     /// Sends a custom event (`data`: one line of JSON) to every client; returns its id.
@@ -131,7 +196,7 @@ impl Hub {
             "{{\"id\":{id},\"event\":{},\"channel\":{},\"time_ms\":{},\"data\":{data}}}",
             quoted(event),
             channel.map_or_else(|| "null".to_owned(), quoted),
-            crate::ticker::now_ms()
+            crate::clock::now_ms()
         );
         let frame = Frame {
             id: Some(id),
@@ -140,6 +205,7 @@ impl Hub {
                 channel: channel.map(Arc::from),
                 enveloped: frame::event(Some(id), Some("event"), &envelope),
             })),
+            scope: Scope::Any,
         };
         let size = frame_size(&frame);
         if replay.capacity > 0 && size <= REPLAY_BYTES {
@@ -166,6 +232,7 @@ impl Hub {
             id: None,
             bytes: Bytes::from_static(frame::HEARTBEAT),
             custom: None,
+            scope: Scope::Any,
         });
     }
 
@@ -173,13 +240,22 @@ impl Hub {
         self.latest.load_full()
     }
 
+    /// The latest snapshot for clients narrowed to `instance` (`None`: everyone). An
+    /// instance this hub has no snapshot of has none.
+    pub fn latest_for(&self, instance: Option<&str>) -> Option<Arc<Latest>> {
+        match instance {
+            None => self.latest(),
+            Some(id) => self.latest_each.load().get(id).cloned(),
+        }
+    }
+
     /// What a client that has seen up to `last_id` gets before the live stream: the
     /// custom events it missed and the latest snapshot, in id order; or, when the events
     /// it missed are no longer kept, `reset` and the latest snapshot. Without `last_id`
     /// (a first connection), the latest snapshot.
-    pub fn catch_up(&self, last_id: Option<u64>) -> Vec<Frame> {
+    pub fn catch_up(&self, last_id: Option<u64>, instance: Option<&str>) -> Vec<Frame> {
         let replay = self.replay();
-        let latest = self.latest().map(|l| l.frame.clone());
+        let latest = self.latest_for(instance).map(|l| l.frame.clone());
         let Some(last) = last_id else {
             return latest.into_iter().collect();
         };
@@ -196,6 +272,7 @@ impl Hub {
                 id: None,
                 bytes: frame::event(None, Some("reset"), &data),
                 custom: None,
+                scope: Scope::Any,
             }];
             out.extend(latest);
             return out;
@@ -206,8 +283,9 @@ impl Hub {
             .filter(|f| f.id.is_some_and(|id| id > last))
             .cloned()
             .collect();
-        out.extend(latest.filter(|f| f.id.is_some_and(|id| id > last)));
-        out.sort_by_key(|f| f.id);
+        // A cluster's snapshots carry no id: the latest always comes along.
+        out.extend(latest.filter(|f| f.id.is_none_or(|id| id > last)));
+        out.sort_by_key(|f| f.id.unwrap_or(u64::MAX));
         out
     }
 
@@ -234,6 +312,7 @@ impl Hub {
             rx: self.tx.subscribe(),
             hub: self.clone(),
             pending: VecDeque::new(),
+            instance: None,
         })
     }
 }
@@ -249,6 +328,8 @@ pub struct Subscription {
     rx: broadcast::Receiver<Frame>,
     hub: Arc<Hub>,
     pending: VecDeque<Frame>,
+    /// In a cluster, the instance the client is narrowed to.
+    instance: Option<Arc<str>>,
 }
 
 impl Subscription {
@@ -267,11 +348,20 @@ impl Subscription {
                 Ok(frame) => return Some(frame),
                 Err(broadcast::error::RecvError::Lagged(_)) => {
                     self.rx = self.rx.resubscribe();
-                    self.pending = self.hub.catch_up(Some(last_id)).into();
+                    self.pending = self
+                        .hub
+                        .catch_up(Some(last_id), self.instance.as_deref())
+                        .into();
                 }
                 Err(broadcast::error::RecvError::Closed) => return None,
             }
         }
+    }
+
+    /// Narrows the client to one instance of a cluster (`None`: all of them).
+    pub fn narrow(mut self, instance: Option<&str>) -> Self {
+        self.instance = instance.map(Arc::from);
+        self
     }
 
     pub fn hub(&self) -> &Arc<Hub> {
@@ -286,103 +376,5 @@ impl Drop for Subscription {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn the_limit_holds_and_drops_free_places() {
-        let hub = Hub::new(2);
-        let a = hub.subscribe().unwrap();
-        let _b = hub.subscribe().unwrap();
-        assert!(hub.subscribe().is_none());
-        assert_eq!(hub.connections(), 2);
-        drop(a);
-        assert_eq!(hub.connections(), 1);
-        assert!(hub.subscribe().is_some());
-    }
-
-    #[tokio::test]
-    async fn a_client_behind_the_ring_skips_to_the_latest() {
-        let hub = Hub::with_replay(10, 100, 1);
-        let mut slow = hub.subscribe().unwrap();
-        for n in 0..(RING as u64 * 3) {
-            hub.publish_snapshot(DashboardSnapshot {
-                timestamp_ms: n,
-                ..DashboardSnapshot::default()
-            });
-        }
-        let frame = slow.next(0).await.unwrap();
-        assert_eq!(frame.id, hub.latest().unwrap().frame.id);
-        // Every client shares the same encoded bytes.
-        assert_eq!(
-            frame.bytes.as_ptr(),
-            hub.latest().unwrap().frame.bytes.as_ptr()
-        );
-    }
-
-    #[tokio::test]
-    async fn a_client_behind_the_ring_gets_every_custom_event_it_missed() {
-        let hub = Hub::with_replay(10, 100, 1);
-        let mut slow = hub.subscribe().unwrap();
-        for n in 0..(RING as u64 * 3) {
-            hub.publish_custom("tick", None, &n.to_string());
-        }
-        let mut ids = Vec::new();
-        let mut last = 0;
-        while ids.len() < RING * 3 {
-            let frame = slow.next(last).await.unwrap();
-            last = frame.id.unwrap();
-            ids.push(last);
-        }
-        assert_eq!(ids, (1..=RING as u64 * 3).collect::<Vec<_>>());
-    }
-
-    #[test]
-    fn catch_up_replays_in_order_or_says_reset() {
-        let hub = Hub::with_replay(10, 3, 100);
-        hub.publish_custom("a", None, "1"); // 100
-        hub.publish_snapshot(DashboardSnapshot::default()); // 101
-        hub.publish_custom("b", Some("ops"), "2"); // 102
-        hub.publish_custom("c", None, "3"); // 103
-        let ids = |frames: Vec<Frame>| frames.iter().map(|f| f.id).collect::<Vec<_>>();
-        assert_eq!(
-            ids(hub.catch_up(Some(100))),
-            [Some(101), Some(102), Some(103)]
-        );
-        assert_eq!(
-            ids(hub.catch_up(Some(99))),
-            [Some(100), Some(101), Some(102), Some(103)]
-        );
-        assert_eq!(ids(hub.catch_up(None)), [Some(101)]);
-        hub.publish_custom("d", None, "4"); // 104 evicts 100
-        let reset = hub.catch_up(Some(99));
-        assert!(reset[0].bytes.starts_with(b"event: reset\n"));
-        assert_eq!(ids(reset)[1..], [Some(101)]);
-        assert_eq!(
-            ids(hub.catch_up(Some(100))),
-            [Some(101), Some(102), Some(103), Some(104)]
-        );
-        // An id from the future (forged, or another server's) is told to start over.
-        for forged in [105, u64::MAX] {
-            let reset = hub.catch_up(Some(forged));
-            assert!(reset[0].bytes.starts_with(b"event: reset\n"), "{forged}");
-            assert_eq!(ids(reset)[1..], [Some(101)]);
-        }
-    }
-
-    #[test]
-    fn the_replay_buffer_is_bounded_in_bytes_too() {
-        let hub = Hub::with_replay(10, 1_000, 1);
-        let big = format!("\"{}\"", "x".repeat(60_000));
-        for _ in 0..1_000 {
-            hub.publish_custom("big", None, &big);
-        }
-        let replay = hub.replay();
-        assert!(replay.bytes <= REPLAY_BYTES, "{}", replay.bytes);
-        let held: usize = replay.events.iter().map(frame_size).sum();
-        assert_eq!(held, replay.bytes);
-        assert!(replay.events.len() < 1_000 && replay.events.len() > 10);
-        // The floor moved with what was evicted.
-        assert_eq!(replay.floor, replay.events[0].id.unwrap());
-    }
-}
+#[path = "hub_tests.rs"]
+mod tests;

@@ -48,6 +48,14 @@ pub struct StreamParams {
     pub channels: Option<String>,
     /// `1`: custom events arrive as `event: event` with a JSON envelope.
     pub envelope: Option<String>,
+    /// In a cluster: one instance's snapshots instead of the whole cluster's.
+    pub instance: Option<String>,
+}
+
+/// `GET {path}/api/snapshot` query parameters.
+#[derive(Debug, Default, Deserialize)]
+pub struct SnapshotParams {
+    pub instance: Option<String>,
 }
 
 /// What one client wants of the custom events.
@@ -55,11 +63,15 @@ pub struct StreamParams {
 struct Filter {
     channels: Option<HashSet<String>>,
     envelope: bool,
+    instance: Option<String>,
 }
 
 impl Filter {
     /// The bytes this client gets for a frame, if any.
     fn bytes(&self, frame: Frame) -> Option<Bytes> {
+        if !frame.scope.admits(self.instance.as_deref()) {
+            return None;
+        }
         let Some(custom) = &frame.custom else {
             return Some(frame.bytes);
         };
@@ -110,9 +122,11 @@ pub async fn stream(
     let filter = Filter {
         channels,
         envelope: params.envelope.as_deref() == Some("1"),
+        instance: params.instance.filter(|i| !i.is_empty()),
     };
+    let subscription = subscription.narrow(filter.instance.as_deref());
     let seen = live.hub.last_id();
-    let catch_up = live.hub.catch_up(resume);
+    let catch_up = live.hub.catch_up(resume, filter.instance.as_deref());
     // An id this server never issued (forged, or from another server) is not a place in
     // the stream: the client got `reset` and continues from here.
     let resume = resume.filter(|id| *id <= live.hub.last_id());
@@ -267,8 +281,27 @@ fn over_limit(headers: &HeaderMap) -> Response {
     response
 }
 
-pub async fn snapshot(State(live): State<LiveState>) -> Response {
-    match live.hub.latest() {
+pub async fn snapshot(
+    State(live): State<LiveState>,
+    params: Result<Query<SnapshotParams>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let instance = params
+        .ok()
+        .and_then(|Query(p)| p.instance)
+        .filter(|i| !i.is_empty());
+    if let Some(id) = &instance
+        && live.hub.latest_for(Some(id)).is_none()
+    {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(serde_json::json!({
+                "error": format!("no instance {id:?} in this cluster"),
+                "param": "instance",
+            })),
+        )
+            .into_response();
+    }
+    match live.hub.latest_for(instance.as_deref()) {
         Some(latest) => (
             [(
                 header::CONTENT_TYPE,

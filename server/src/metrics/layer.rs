@@ -135,7 +135,7 @@ impl InFlight {
     #[cold]
     fn keep_details(&mut self, latency_us: u64) {
         self.details.push(Detail {
-            time_ms: crate::ticker::now_ms(),
+            time_ms: crate::clock::now_ms(),
             method: METHODS[self.cell.method as usize],
             route: self.cell.route.clone(),
             // Cut before copying: a huge URI costs no more than any other.

@@ -4,4 +4,5 @@ pub mod details;
 pub mod histogram;
 pub mod layer;
 pub mod recorder;
+pub mod summary;
 pub mod window;

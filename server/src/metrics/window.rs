@@ -15,6 +15,7 @@ use sightline_app::snapshot::{
 
 use super::histogram::new_histogram;
 use super::recorder::{METHODS, RouteCell};
+use super::summary::{Minute, Totals, share, summarize, top_endpoints};
 
 const SECONDS: usize = 64;
 const TENS: usize = 8;
@@ -22,8 +23,6 @@ const RATE_SECONDS: u64 = 10;
 const MINUTE: u64 = 60;
 /// Ten-second slots covering the last minute.
 const LATENCY_TENS: u64 = 6;
-/// Rows in each top-endpoints table.
-pub const TOP_N: usize = 5;
 
 #[derive(Clone, Copy, Debug, Default)]
 struct SecondSlot {
@@ -143,6 +142,12 @@ impl Series {
 
     /// Latency over the 10 s slots overlapping the last minute.
     fn latency(&self, now_sec: u64) -> LatencySummary {
+        let (merged, sum, max) = self.merged_latency(now_sec);
+        summarize(merged.as_ref(), sum, max)
+    }
+
+    /// The 10 s slots overlapping the last minute, merged: histogram, sum and maximum.
+    fn merged_latency(&self, now_sec: u64) -> (Option<Histogram<u64>>, u64, u64) {
         let now_ten = now_sec / 10;
         let mut merged: Option<Histogram<u64>> = None;
         let (mut sum, mut max) = (0u64, 0u64);
@@ -158,36 +163,23 @@ impl Series {
                 None => merged = Some(c.histogram.clone()),
             }
         }
-        summarize(merged.as_ref(), sum, max)
+        (merged, sum, max)
     }
-}
 
-/// Percentiles from a merged histogram; average and maximum from the exact sums.
-pub fn summarize(histogram: Option<&Histogram<u64>>, sum_us: u64, max_us: u64) -> LatencySummary {
-    let Some(h) = histogram.filter(|h| !h.is_empty()) else {
-        return LatencySummary::default();
-    };
-    let ms = |us: u64| us as f64 / 1_000.0;
-    // The histogram reports a bucket's highest equivalent value; never above the true max.
-    let q = |quantile: f64| {
-        ms(h.highest_equivalent(h.value_at_quantile(quantile))
-            .min(max_us))
-    };
-    LatencySummary {
-        count: h.len(),
-        avg_ms: ms(sum_us) / h.len() as f64,
-        p50_ms: q(0.50),
-        p95_ms: q(0.95),
-        p99_ms: q(0.99),
-        max_ms: ms(max_us),
-    }
-}
-
-fn share(part: u64, whole: u64) -> f64 {
-    if whole == 0 {
-        0.0
-    } else {
-        part as f64 * 100.0 / whole as f64
+    /// Everything of the last minute that adds up across instances.
+    fn minute(&self, now_sec: u64) -> Minute {
+        let rate = self.recent(now_sec, RATE_SECONDS);
+        let minute = self.recent(now_sec, MINUTE);
+        let (histogram, latency_sum_us, latency_max_us) = self.merged_latency(now_sec);
+        Minute {
+            last_10s: rate.requests,
+            requests: minute.requests,
+            client_errors: minute.client_errors,
+            server_errors: minute.server_errors,
+            latency_sum_us,
+            latency_max_us,
+            histogram,
+        }
     }
 }
 
@@ -321,25 +313,39 @@ impl Windows {
                 })
             })
             .collect();
-        let top = |key: &dyn Fn(&EndpointStat) -> f64| {
-            let mut sorted: Vec<&EndpointStat> = stats.iter().filter(|s| key(s) > 0.0).collect();
-            sorted.sort_by(|a, b| {
-                key(b)
-                    .total_cmp(&key(a))
-                    .then_with(|| a.route.cmp(&b.route))
-            });
-            sorted.into_iter().take(TOP_N).cloned().collect()
-        };
         Endpoints {
-            top_by_requests: top(&|s| s.requests as f64),
-            top_by_latency: top(&|s| s.latency.p95_ms),
-            top_by_error_rate: top(&|s| s.error_rate_percent),
             status: self.status_distribution(),
+            ..top_endpoints(&stats)
         }
     }
 
     fn status_distribution(&self) -> StatusDistribution {
         StatusDistribution::from_codes(self.status.clone())
+    }
+
+    /// All routes over the last minute.
+    pub fn minute(&self, now_ms: u64) -> Minute {
+        self.overall.minute(now_ms / 1_000)
+    }
+
+    /// Each route with traffic in the last minute: method, template and its minute.
+    pub fn route_minutes(&self, now_ms: u64) -> Vec<(&'static str, &str, Minute)> {
+        let sec = now_ms / 1_000;
+        self.routes
+            .iter()
+            .map(|r| (r, r.series.minute(sec)))
+            .filter(|(_, m)| m.requests > 0)
+            .map(|(r, m)| (METHODS[r.cell.method as usize], &*r.cell.route, m))
+            .collect()
+    }
+
+    pub fn totals(&self) -> Totals {
+        Totals {
+            requests: self.total_requests,
+            client_errors: self.total_client_errors,
+            server_errors: self.total_server_errors,
+            status: self.status.clone(),
+        }
     }
 
     /// The 10 s windows that ended before `now_ms`'s window and were not taken yet (with
@@ -393,102 +399,5 @@ impl FinishedWindow {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::super::recorder::Recorder;
-    use super::*;
-
-    const T0: u64 = 1_700_000_000_000;
-
-    fn record(recorder: &Recorder, route: &str, status: u16, n: u64, latency_us: u64) {
-        let cell = recorder.cell(0, Some(route));
-        (0..n).for_each(|_| cell.record(status, latency_us, 100));
-    }
-
-    #[test]
-    fn rates_cover_their_windows_and_rpm_decays() {
-        let recorder = Recorder::new(10);
-        let mut w = Windows::new();
-        // 5 requests in each of 30 seconds.
-        for s in 0..30 {
-            record(&recorder, "/a", 200, 5, 1_000);
-            w.rotate(T0 + s * 1_000, &recorder.cells());
-        }
-        let now = T0 + 29_000;
-        let o = w.overview(now);
-        assert_eq!(o.rps, 5.0);
-        assert_eq!(o.rpm, 150.0);
-        assert_eq!(o.total_requests, 150);
-        // Traffic stops: rps falls after 10 s, rpm after 60 s, totals stay.
-        assert_eq!(w.overview(now + 10_000).rps, 0.0);
-        // At +40 s the minute still holds seconds 10..29.
-        assert_eq!(w.overview(now + 40_000).rpm, 100.0);
-        assert_eq!(w.overview(now + 60_000).rpm, 0.0);
-        assert_eq!(w.overview(now + 60_000).total_requests, 150);
-        assert_eq!(w.overview(now + 60_000).latency, LatencySummary::default());
-    }
-
-    #[test]
-    fn error_shares_and_status_counts_are_exact() {
-        let recorder = Recorder::new(10);
-        let mut w = Windows::new();
-        record(&recorder, "/ok", 200, 7, 500);
-        record(&recorder, "/missing", 404, 2, 500);
-        record(&recorder, "/boom", 500, 1, 500);
-        w.rotate(T0, &recorder.cells());
-        let o = w.overview(T0);
-        assert_eq!(
-            (o.total_requests, o.client_errors, o.server_errors),
-            (10, 2, 1)
-        );
-        assert_eq!(o.client_error_rate_percent, 20.0);
-        assert_eq!(o.server_error_rate_percent, 10.0);
-        let e = w.endpoints(T0);
-        assert_eq!(
-            e.status.by_code,
-            BTreeMap::from([(200, 7), (404, 2), (500, 1)])
-        );
-        assert_eq!(
-            (
-                e.status.success,
-                e.status.client_error,
-                e.status.server_error
-            ),
-            (7, 2, 1)
-        );
-        assert_eq!(e.top_by_requests[0].route, "/ok");
-        assert_eq!(
-            e.top_by_error_rate
-                .iter()
-                .map(|s| s.route.as_str())
-                .collect::<Vec<_>>(),
-            ["/boom", "/missing"]
-        );
-    }
-
-    #[test]
-    fn latency_merges_the_minute_and_matches_brute_force() {
-        let recorder = Recorder::new(10);
-        let mut w = Windows::new();
-        let mut all = Vec::new();
-        // Different latencies in different 10 s windows: a max-of-windows p95 would be wrong.
-        for s in 0..50u64 {
-            let latency = if s < 40 { 1_000 + s * 10 } else { 50_000 };
-            let n = if s < 40 { 20 } else { 1 };
-            record(&recorder, "/a", 200, n, latency);
-            all.extend(std::iter::repeat_n(latency, n as usize));
-            w.rotate(T0 + s * 1_000, &recorder.cells());
-        }
-        all.sort_unstable();
-        let exact =
-            |q: f64| all[((q * all.len() as f64).ceil() as usize).max(1) - 1] as f64 / 1_000.0;
-        let l = w.overview(T0 + 49_000).latency;
-        assert_eq!(l.count, all.len() as u64);
-        for (got, q) in [(l.p50_ms, 0.5), (l.p95_ms, 0.95), (l.p99_ms, 0.99)] {
-            let want = exact(q);
-            assert!((got - want).abs() <= want * 0.01, "p{q}: {got} vs {want}");
-        }
-        assert_eq!(l.max_ms, 50.0);
-        let avg = all.iter().sum::<u64>() as f64 / all.len() as f64 / 1_000.0;
-        assert!((l.avg_ms - avg).abs() < 1e-9);
-    }
-}
+#[path = "window_tests.rs"]
+mod tests;

@@ -75,7 +75,7 @@ impl Shared {
     fn set_write_error(&self, error: Option<String>) {
         if error.is_some() {
             self.last_write_error_ms
-                .store(crate::ticker::now_ms(), Ordering::Relaxed);
+                .store(crate::clock::now_ms(), Ordering::Relaxed);
         }
         *lock(&self.write_error) = error;
     }

@@ -18,7 +18,7 @@ use super::samples::{FIELDS, Group, SampleAcc};
 use super::schema::sample_columns;
 use super::tiers::{Horizons, Piece, plan, tier_for_step};
 use super::writer::WindowCounts;
-use crate::metrics::window::summarize;
+use crate::metrics::summary::summarize;
 
 /// Route id of the all-routes rows.
 const ALL_ROUTES: i64 = 0;

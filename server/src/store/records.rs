@@ -164,7 +164,7 @@ mod tests {
             slow_threshold_ms: 500,
         };
         let store = Store::open(&db.0, settings, details).unwrap();
-        let now = crate::ticker::now_ms();
+        let now = crate::clock::now_ms();
         let window = now - now % WINDOW_MS;
         for i in 0..200 {
             details.push(detail(window + i, "/a/{id}", format!("/a/{i}")));

@@ -25,7 +25,7 @@ impl TempDb {
         let dir = std::env::temp_dir().join(format!(
             "sightline-test-{}-{name}-{}",
             std::process::id(),
-            crate::ticker::now_ms()
+            crate::clock::now_ms()
         ));
         std::fs::create_dir_all(&dir).unwrap();
         Self(dir.join("history.db"))

@@ -117,7 +117,7 @@ impl Writer {
                 }
             }
             if last_maintenance.is_none_or(|t| t.elapsed() >= MAINTENANCE_EVERY) {
-                match self.maintain(crate::ticker::now_ms()) {
+                match self.maintain(crate::clock::now_ms()) {
                     Ok(()) => last_maintenance = Some(Instant::now()),
                     Err(e) => tracing::warn!(error = %e, "history pruning failed; retrying"),
                 }

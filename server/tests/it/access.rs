@@ -61,6 +61,7 @@ async fn every_route_is_closed_without_credentials() {
         "/sightline/login",
         "/sightline/api/login",
         "/sightline/api/logout",
+        "/sightline/api/health",
         "/sightline/favicon.svg",
     ];
     let http = client();
@@ -88,6 +89,18 @@ async fn every_route_is_closed_without_credentials() {
                     !status.is_server_error() && !text.contains("sign in first"),
                     "{what}: {status} {text}"
                 );
+                if method == Method::GET && path.ends_with("/api/health") {
+                    // The probe says "ok" or "degraded" per part, and nothing else.
+                    let body: serde_json::Value = serde_json::from_str(&text).unwrap();
+                    let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
+                    assert_eq!(keys, ["cluster", "history", "status"], "{what}");
+                    assert!(
+                        body.as_object()
+                            .unwrap()
+                            .values()
+                            .all(|v| { ["ok", "degraded", "off"].contains(&v.as_str().unwrap()) })
+                    );
+                }
                 continue;
             }
             checked += 1;

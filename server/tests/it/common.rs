@@ -95,6 +95,15 @@ pub async fn spawn(config: Config) -> TestApp {
             }),
         )
         .route(
+            "/sleep/{ms}",
+            get(
+                |axum::extract::Path(ms): axum::extract::Path<u64>| async move {
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                    "slept"
+                },
+            ),
+        )
+        .route(
             "/hang",
             get(|| async {
                 tokio::time::sleep(Duration::from_secs(3600)).await;

@@ -3,6 +3,7 @@
 //! (rather than one per file, each linking the whole crate) keeps the build short.
 
 mod access;
+mod cluster;
 mod common;
 mod cross_site;
 mod edges;
@@ -10,6 +11,7 @@ mod embed;
 mod events;
 mod history;
 mod live;
+mod redis;
 mod sessions;
 mod shutdown;
 mod sign_in;

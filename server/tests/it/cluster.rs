@@ -1,0 +1,221 @@
+//! Several instances, one Redis (a real `redis-server`): the cluster view adds up exactly,
+//! narrows to one instance, marks a killed instance stale, and survives Redis going away.
+
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use serde_json::Value;
+use sightline::Config;
+
+use super::common::{TestApp, fast_config, spawn};
+use super::redis::Redis;
+
+fn member(redis: &Redis, id: &str) -> Config {
+    let mut config = fast_config();
+    config.instance_id = id.to_owned();
+    config.cluster = Some(sightline::cluster::ClusterSettings {
+        redis_url: redis.url(),
+        prefix: "test".into(),
+    });
+    config
+}
+
+/// `n` requests to `path`, ten at a time.
+async fn send(app: &TestApp, path: &str, n: usize) {
+    for chunk in (0..n).collect::<Vec<_>>().chunks(10) {
+        join_all(chunk.iter().map(|_| app.get(path))).await;
+    }
+}
+
+fn instances(snapshot: &Value) -> Vec<Value> {
+    snapshot["cluster"]["instances"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn row<'a>(rows: &'a [Value], id: &str) -> &'a Value {
+    rows.iter().find(|r| r["id"] == id).unwrap()
+}
+
+/// The `q` quantile of `values` as HDR reports it: the smallest value with at least
+/// `q` of all values at or below it.
+fn brute_force(values: &mut [f64], q: f64) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let rank = ((q * values.len() as f64).ceil() as usize).max(1);
+    values[rank - 1]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_instances_add_up_exactly() {
+    let redis = Redis::start();
+    let a = spawn(member(&redis, "a")).await;
+    let b = spawn(member(&redis, "b")).await;
+    let c = spawn(member(&redis, "c")).await;
+    // Slow requests on one instance, fast ones on the others: the cluster's median is a
+    // fast one, where the largest of the instances' medians would be a slow one.
+    tokio::join!(
+        send(&a, "/sleep/300", 30),
+        send(&b, "/sleep/20", 100),
+        send(&c, "/sleep/50", 100),
+        send(&b, "/fail", 7),
+        send(&c, "/missing/1", 5),
+    );
+    let raw: Vec<f64> = [(300.0, 30), (20.0, 100), (50.0, 100)]
+        .iter()
+        .flat_map(|&(ms, n)| std::iter::repeat_n(ms, n))
+        .collect();
+    let total = 30 + 100 + 100 + 7 + 5;
+    // Every instance shows the same cluster.
+    for app in [&a, &b, &c] {
+        let all = app
+            .snapshot_where("the three instances add up", |s| {
+                s["overview"]["total_requests"] == total
+                    && instances(s).len() == 3
+                    && s["overview"]["rpm"] == f64::from(total)
+            })
+            .await;
+        let o = &all["overview"];
+        assert_eq!(o["server_errors"], 7);
+        assert_eq!(o["client_errors"], 5);
+        assert_eq!(all["endpoints"]["status"]["by_code"]["500"], 7);
+        assert_eq!(all["endpoints"]["status"]["by_code"]["404"], 5);
+        assert_eq!(o["latency"]["count"], total);
+        let pct = |name: &str| o["latency"][name].as_f64().unwrap();
+        // The layer's time is the handler's sleep plus the request's own handling: within
+        // the histogram's 1 % and 3 ms. The fast failures sit below every sleep.
+        let mut all_raw = raw.clone();
+        all_raw.extend(std::iter::repeat_n(0.0, 12));
+        for (name, q) in [("p50_ms", 0.50), ("p95_ms", 0.95), ("p99_ms", 0.99)] {
+            let expected = brute_force(&mut all_raw, q);
+            let got = pct(name);
+            assert!(
+                (got - expected).abs() <= expected * 0.01 + 3.0,
+                "{name}: {got} against {expected}"
+            );
+        }
+        assert!(pct("p50_ms") < 60.0, "never the largest instance's median");
+        // The busiest endpoint is summed over the instances that served it.
+        let busiest = &all["endpoints"]["top_by_requests"][0];
+        assert_eq!(busiest["route"], "/sleep/{ms}");
+        assert_eq!(busiest["requests"], 230);
+        let rows = instances(&all);
+        assert!(rows.iter().all(|r| r["state"] == "live"), "{rows:?}");
+        assert_eq!(rows.iter().filter(|r| r["local"] == true).count(), 1);
+    }
+
+    // Narrowed to one instance: its own figures only, from any instance.
+    let only_b: Value = a
+        .get("/sightline/api/snapshot?instance=b")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(only_b["cluster"]["scope"], "b");
+    assert_eq!(only_b["overview"]["total_requests"], 107);
+    assert_eq!(only_b["overview"]["server_errors"], 7);
+    let p50 = only_b["overview"]["latency"]["p50_ms"].as_f64().unwrap();
+    assert!((20.0..24.0).contains(&p50), "{p50}");
+    let unknown = a.get("/sightline/api/snapshot?instance=nobody").await;
+    assert_eq!(unknown.status(), 404);
+    let body: Value = unknown.json().await.unwrap();
+    assert_eq!(body["param"], "instance");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_degrades_and_recovers_by_itself() {
+    let mut redis = Redis::start();
+    let a = spawn(member(&redis, "a")).await;
+    let b = spawn(member(&redis, "b")).await;
+    send(&b, "/ok", 4).await;
+    a.snapshot_where("b is seen", |s| s["overview"]["total_requests"] == 4)
+        .await;
+    let health = |app: &TestApp| {
+        let url = app.url("/sightline/api/health");
+        let http = app.http.clone();
+        async move {
+            let r = http.get(url).send().await.unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.unwrap())
+        }
+    };
+    assert_eq!(health(&a).await.0, 200);
+
+    redis.stop();
+    // The local view carries on: requests on A are counted while Redis is away.
+    let mut sent_to_a = 0;
+    let mut degraded = false;
+    for _ in 0..100 {
+        send(&a, "/ok", 1).await;
+        sent_to_a += 1;
+        let (status, body) = health(&a).await;
+        if status == 503 {
+            assert_eq!(body["cluster"], "degraded");
+            // Only "ok" or "degraded", never why, to anyone.
+            assert_eq!(body.as_object().unwrap().len(), 3, "{body}");
+            degraded = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(degraded, "the health check never said degraded");
+    a.snapshot_where("the snapshot says degraded", |s| {
+        s["cluster"]["connected"] == false && s["cluster"]["error"].is_string()
+    })
+    .await;
+    send(&a, "/ok", 5).await;
+    sent_to_a += 5;
+    a.snapshot_where("local requests still count", |s| {
+        s["overview"]["total_requests"] == 4 + sent_to_a
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(30)).await;
+
+    redis.resume();
+    let back = std::time::Instant::now();
+    send(&b, "/ok", 3).await;
+    // Linked again, and B's new requests arrive.
+    a.snapshot_where("the cluster view recovers", |s| {
+        s["cluster"]["connected"] == true
+            && row(&instances(s), "b")["state"] == "live"
+            && s["overview"]["total_requests"] == 7 + sent_to_a
+    })
+    .await;
+    eprintln!("cluster view back {:?} after Redis", back.elapsed());
+    assert_eq!(health(&a).await.0, 200);
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_killed_outright_is_marked_stale() {
+    let redis = Redis::start();
+    let a = spawn(member(&redis, "a")).await;
+    // A real process of its own, so it can die without a word.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sightline"))
+        .args(["--addr", "127.0.0.1:0", "--auth", "off", "--no-history"])
+        .args(["--snapshot-interval-ms", "100", "--log-events", "off"])
+        .args(["--redis-url", &redis.url(), "--instance-id", "doomed"])
+        .args(["--cluster", "test"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let seen = a
+        .snapshot_where("the other process is live", |s| {
+            instances(s)
+                .iter()
+                .any(|r| r["id"] == "doomed" && r["state"] == "live")
+        })
+        .await;
+    assert_eq!(instances(&seen).len(), 2);
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let after = a
+        .snapshot_where("the killed process is stale", |s| {
+            row(&instances(s), "doomed")["state"] == "stale"
+        })
+        .await;
+    // Still in the table and still counted until its last minute has passed.
+    assert_eq!(instances(&after).len(), 2);
+    assert_eq!(after["cluster"]["instances"].as_array().unwrap().len(), 2);
+}
