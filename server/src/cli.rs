@@ -142,8 +142,8 @@ pub struct Cli {
     #[arg(long, env = "SIGHTLINE_LOG_EVENTS", default_value = "info", value_parser = ["off", "error", "warn", "info", "debug", "trace"])]
     pub log_events: String,
 
-    /// Redis shared by the instances of one service: live view and events across all of
-    /// them (`redis://host:6379`). Off by default.
+    /// Redis shared by the instances of one service: the live view adds them all up
+    /// (`redis://host:6379`). Off by default.
     #[arg(long, env = "SIGHTLINE_REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
 

@@ -162,7 +162,6 @@ impl Cluster {
             health: Health::default(),
             outbox,
         });
-        cluster.health.down("connecting");
         let (stop, stopped) = tokio::sync::oneshot::channel();
         let thread = link::spawn(cluster.clone(), client, rx, stopped)?;
         Ok((

@@ -34,20 +34,18 @@ struct Entry {
     seen_ms: u64,
 }
 
-#[derive(Debug, Default)]
-struct Retired {
-    requests: u64,
-    client_errors: u64,
-    server_errors: u64,
-    status: BTreeMap<u16, u64>,
-}
+/// At most this many processes are held; a state from one more is refused (and counted
+/// as rejected) until an older one is forgotten.
+pub const MAX_ENTRIES: usize = 1_000;
 
 #[derive(Debug)]
 pub struct View {
     local: Identity,
     /// By run: one entry per process, even when two claim one id.
     entries: HashMap<String, Entry>,
-    retired: Retired,
+    /// Totals since start of forgotten runs, by run: a run heard from again (after a long
+    /// partition) takes its totals back, so they are never counted twice.
+    retired: HashMap<String, wire::WireTotals>,
 }
 
 impl View {
@@ -55,18 +53,25 @@ impl View {
         Self {
             local,
             entries: HashMap::new(),
-            retired: Retired::default(),
+            retired: HashMap::new(),
         }
     }
 
     /// Takes an instance's state (this one's too); an older message than the one held is
     /// ignored. Fails when a histogram does not decode.
     pub fn insert(&mut self, state: wire::InstanceState, now_ms: u64) -> Result<(), String> {
+        if state.routes.len() > wire::MAX_ROUTES {
+            return Err(format!("more than {} routes", wire::MAX_ROUTES));
+        }
         if let Some(held) = self.entries.get(&state.identity.run)
             && held.state.sent_ms > state.sent_ms
         {
             return Ok(());
         }
+        if !self.entries.contains_key(&state.identity.run) && self.entries.len() >= MAX_ENTRIES {
+            return Err("too many instances".into());
+        }
+        self.retired.remove(&state.identity.run);
         let overall = state.overall.decode().ok_or("undecodable histogram")?;
         let routes = state
             .routes
@@ -100,7 +105,7 @@ impl View {
         let silent = now_ms.saturating_sub(entry.seen_ms);
         if silent > LEAVE_AFTER_MS {
             InstanceState::Gone
-        } else if silent > STALE_PERIODS * entry.state.period_ms.max(1) {
+        } else if silent > STALE_PERIODS.saturating_mul(entry.state.period_ms.max(1)) {
             InstanceState::Stale
         } else {
             InstanceState::Live
@@ -118,15 +123,8 @@ impl View {
             .map(|(run, _)| run.clone())
             .collect();
         for run in forgotten {
-            let Some(entry) = self.entries.remove(&run) else {
-                continue;
-            };
-            let t = &entry.state.totals;
-            self.retired.requests += t.requests;
-            self.retired.client_errors += t.client_errors;
-            self.retired.server_errors += t.server_errors;
-            for &(code, n) in &t.status {
-                *self.retired.status.entry(code).or_default() += n;
+            if let Some(entry) = self.entries.remove(&run) {
+                self.retired.insert(run, entry.state.totals);
             }
         }
     }
@@ -168,24 +166,17 @@ impl View {
                 add_minute(routes.entry((method, route)).or_default(), m);
             }
         }
-        let (mut requests, mut client_errors, mut server_errors, mut status) = if scope.is_none() {
-            let r = &self.retired;
-            (
-                r.requests,
-                r.client_errors,
-                r.server_errors,
-                r.status.clone(),
-            )
-        } else {
-            (0, 0, 0, BTreeMap::new())
-        };
-        for e in &entries {
-            let t = &e.state.totals;
-            requests += t.requests;
-            client_errors += t.client_errors;
-            server_errors += t.server_errors;
+        // Forgotten runs count in the cluster's totals, not in any one instance's.
+        let retired = self.retired.values().filter(|_| scope.is_none());
+        let (mut requests, mut client_errors, mut server_errors) = (0u64, 0u64, 0u64);
+        let mut status: BTreeMap<u16, u64> = BTreeMap::new();
+        for t in entries.iter().map(|e| &e.state.totals).chain(retired) {
+            requests = requests.saturating_add(t.requests);
+            client_errors = client_errors.saturating_add(t.client_errors);
+            server_errors = server_errors.saturating_add(t.server_errors);
             for &(code, n) in &t.status {
-                *status.entry(code).or_default() += n;
+                let count = status.entry(code).or_default();
+                *count = count.saturating_add(n);
             }
         }
         let overview = Overview {
@@ -233,7 +224,9 @@ impl View {
     pub fn rows(&self, now_ms: u64) -> Vec<InstanceRow> {
         let mut per_id: HashMap<&str, usize> = HashMap::new();
         for e in self.entries.values() {
-            *per_id.entry(&e.state.identity.id).or_default() += 1;
+            if self.state_of(e, now_ms) != InstanceState::Gone {
+                *per_id.entry(&e.state.identity.id).or_default() += 1;
+            }
         }
         let mut rows: Vec<InstanceRow> = self
             .entries
@@ -257,7 +250,7 @@ impl View {
                     last_seen_ms: e.seen_ms,
                     state: self.state_of(e, now_ms),
                     local: s.identity.run == self.local.run,
-                    duplicate: per_id[s.identity.id.as_str()] > 1,
+                    duplicate: per_id.get(s.identity.id.as_str()).copied().unwrap_or(0) > 1,
                 }
             })
             .collect();
@@ -360,6 +353,11 @@ mod tests {
         assert_eq!(s.cluster.unwrap().instances.len(), 1);
         assert_eq!(s.overview.total_requests, 12);
         assert_eq!(s.endpoints.status.by_code[&200], 12);
+        // Heard from again (a long partition): its totals are its own again, once.
+        let back = T0 + FORGET_AFTER_MS + 2;
+        view.insert(state("b", "rb", 7, 10, back), back).unwrap();
+        let s = view.snapshot(&DashboardSnapshot::default(), None, (true, None), back);
+        assert_eq!(s.overview.total_requests, 12);
     }
 
     #[test]

@@ -18,8 +18,10 @@ use crate::store::codec::{decode_histogram, encode_histogram};
 
 /// Format of [`InstanceState`]; a message of another format is ignored (and counted).
 pub const FORMAT: u8 = 1;
-/// Routes per message; the rest go to `(overflow)`.
+/// Routes per message; the rest go to `(overflow)`. A message with more is refused.
 pub const MAX_ROUTES: usize = 100;
+/// Bytes per message at most; a longer one is refused unread.
+pub const MAX_MESSAGE: usize = 512 << 10;
 
 /// Who an instance is.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,12 +121,14 @@ impl Part {
 }
 
 /// Adds `other` into `into`: counts sum, histograms add, maxima take the larger.
+///
+/// Saturating: the figures may come from any process that can publish to Redis.
 pub fn add_minute(into: &mut Minute, other: &Minute) {
-    into.last_10s += other.last_10s;
-    into.requests += other.requests;
-    into.client_errors += other.client_errors;
-    into.server_errors += other.server_errors;
-    into.latency_sum_us += other.latency_sum_us;
+    into.last_10s = into.last_10s.saturating_add(other.last_10s);
+    into.requests = into.requests.saturating_add(other.requests);
+    into.client_errors = into.client_errors.saturating_add(other.client_errors);
+    into.server_errors = into.server_errors.saturating_add(other.server_errors);
+    into.latency_sum_us = into.latency_sum_us.saturating_add(other.latency_sum_us);
     into.latency_max_us = into.latency_max_us.max(other.latency_max_us);
     if let Some(h) = &other.histogram {
         into.histogram
@@ -198,6 +202,9 @@ impl InstanceState {
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, String> {
+        if bytes.len() > MAX_MESSAGE {
+            return Err(format!("{} bytes, more than {MAX_MESSAGE}", bytes.len()));
+        }
         let state: Self = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
         if state.format != FORMAT {
             return Err(format!("unknown format {}", state.format));

@@ -151,7 +151,7 @@ impl Hub {
     }
 
     /// A cluster's snapshots: all instances added up, and each instance's own. They carry
-    /// no id: in a cluster, ids number the events, which every instance shares.
+    /// no id, so a client's `Last-Event-ID` is always the last custom event it got.
     pub fn publish_cluster(&self, all: DashboardSnapshot, each: Vec<(String, DashboardSnapshot)>) {
         let latest = |snapshot: DashboardSnapshot, scope: Scope| {
             let json: Arc<str> = serde_json::to_string(&snapshot)
