@@ -215,7 +215,12 @@ impl Sightline {
                     pid: info.pid,
                     started_at_ms: info.started_at_ms,
                 };
-                let (cluster, link) = cluster::Cluster::start(settings.clone(), identity)?;
+                let (cluster, link) = cluster::Cluster::start(
+                    settings.clone(),
+                    identity,
+                    hub.clone(),
+                    config.sse_replay,
+                )?;
                 (Some(cluster), Some(link))
             }
         };
@@ -277,8 +282,13 @@ impl Sightline {
     }
 
     /// Sends a custom event to every live client (`event: <event>`, `data:` the JSON of
-    /// `data`); returns its id.
-    pub fn broadcast(&self, event: &str, data: &impl serde::Serialize) -> Result<u64, EventError> {
+    /// `data`). Returns its id; `None` in a cluster, which numbers it when it arrives
+    /// (every instance's clients then get it with the same id).
+    pub fn broadcast(
+        &self,
+        event: &str,
+        data: &impl serde::Serialize,
+    ) -> Result<Option<u64>, EventError> {
         self.broadcast_to(None, event, data)
     }
 
@@ -288,12 +298,9 @@ impl Sightline {
         channel: Option<&str>,
         event: &str,
         data: &impl serde::Serialize,
-    ) -> Result<u64, EventError> {
+    ) -> Result<Option<u64>, EventError> {
         let e = live::events::check(event, channel, data)?;
-        Ok(self
-            .inner
-            .hub
-            .publish_custom(&e.event, e.channel.as_deref(), &e.data))
+        Ok(self.inner.hub.send(e))
     }
 
     /// A `tracing` layer that forwards events at `level` or more severe to live clients as

@@ -14,7 +14,8 @@ use redis::AsyncCommands;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::timeout;
 
-use super::Cluster;
+use super::events::{self, Cursor, SCRIPT, Step, record};
+use super::{Cluster, Offer};
 
 /// Longest wait for Redis to connect or answer.
 const CALL_TIMEOUT: Duration = Duration::from_secs(2);
@@ -27,6 +28,7 @@ pub fn spawn(
     cluster: Arc<Cluster>,
     client: redis::Client,
     outbox: mpsc::Receiver<Vec<u8>>,
+    offers: mpsc::Receiver<Offer>,
     stop: oneshot::Receiver<()>,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()
@@ -36,7 +38,7 @@ pub fn spawn(
                 .enable_all()
                 .build()
                 .expect("a current-thread runtime for the cluster link");
-            runtime.block_on(run(cluster, client, outbox, stop));
+            runtime.block_on(run(cluster, client, outbox, offers, stop));
         })
 }
 
@@ -44,14 +46,21 @@ async fn run(
     cluster: Arc<Cluster>,
     client: redis::Client,
     mut outbox: mpsc::Receiver<Vec<u8>>,
+    mut offers: mpsc::Receiver<Offer>,
     mut stop: oneshot::Receiver<()>,
 ) {
     let mut backoff = BACKOFF_MIN;
+    let mut cursor = Cursor::default();
     loop {
         let outcome = tokio::select! {
-            outcome = session(&cluster, &client, &mut outbox) => outcome,
+            outcome = session(&cluster, &client, &mut outbox, &mut offers, &mut cursor) => outcome,
             _ = &mut stop => return,
         };
+        cluster.set_conn(None);
+        // Events handed over but not sent: to this instance's clients, so none is lost.
+        while let Ok(offer) = offers.try_recv() {
+            deliver_here(&cluster, offer);
+        }
         match outcome {
             Ok(()) => return,
             Err(Failure { error, was_up }) => {
@@ -81,49 +90,200 @@ struct Failure {
     was_up: bool,
 }
 
-/// One connection's life: subscribe, then publish and receive until something fails.
-/// `Ok` only when the outbox closed (shutting down).
+/// One connection's life: subscribe, catch up on the record, then publish and receive
+/// until something fails. `Ok` only when the outbox closed (shutting down).
 async fn session(
     cluster: &Cluster,
     client: &redis::Client,
     outbox: &mut mpsc::Receiver<Vec<u8>>,
+    offers: &mut mpsc::Receiver<Offer>,
+    cursor: &mut Cursor,
 ) -> Result<(), Failure> {
     let fail = |was_up: bool| move |error: String| Failure { error, was_up };
     let mut publisher = call(client.get_multiplexed_async_connection())
         .await
         .map_err(fail(false))?;
     let mut subscriber = call(client.get_async_pubsub()).await.map_err(fail(false))?;
-    // Subscribe before anything else, so no state published from here on is missed.
-    call(subscriber.subscribe(cluster.channel("state")))
+    let (states, announced) = (cluster.channel("state"), cluster.channel("events"));
+    // Subscribe before reading the record, so nothing falls between the two.
+    call(subscriber.subscribe(&[&states, &announced]))
+        .await
+        .map_err(fail(false))?;
+    let keys = Keys {
+        meta: cluster.channel("events:meta"),
+        stream: cluster.channel("events"),
+        announced,
+    };
+    catch_up(cluster, &mut publisher, &keys, cursor)
         .await
         .map_err(fail(false))?;
     // What queued up while down is old; the next period brings a fresh state.
     while outbox.try_recv().is_ok() {}
+    cluster.set_conn(Some(publisher.clone()));
     if cluster.health.up() {
         tracing::info!(
             "cluster connected: Redis at {}",
             cluster.settings.redacted_url()
         );
     }
+    let script = redis::Script::new(SCRIPT);
     let mut messages = subscriber.on_message();
-    let channel = cluster.channel("state");
     loop {
         tokio::select! {
             message = messages.next() => {
                 let Some(message) = message else {
                     return Err(fail(true)("the connection to Redis closed".into()));
                 };
-                cluster.receive(message.get_payload_bytes());
+                if message.get_channel_name() == states {
+                    cluster.receive(message.get_payload_bytes());
+                } else {
+                    announcement(cluster, &mut publisher, &keys, cursor, message.get_payload_bytes())
+                        .await
+                        .map_err(fail(true))?;
+                }
             }
             state = outbox.recv() => {
                 let Some(state) = state else { return Ok(()) };
-                call(publisher.publish::<_, _, ()>(&channel, state))
+                call(publisher.publish::<_, _, ()>(&states, state))
                     .await
                     .map_err(fail(true))?;
                 cluster.health.published();
             }
+            Some(offer) = offers.recv() => {
+                let (event, reply) = offer;
+                let recorded = events::Recorded {
+                    event: event.event.clone(),
+                    channel: event.channel.clone(),
+                    time_ms: crate::clock::now_ms(),
+                    data: event.data.clone(),
+                };
+                let json = serde_json::to_string(&recorded).expect("an event always serialises");
+                let sent = call(
+                    script
+                        .key(&keys.meta)
+                        .key(&keys.stream)
+                        .arg(cluster.record_len)
+                        .arg(json)
+                        .arg(&keys.announced)
+                        .invoke_async::<(u64, u64)>(&mut publisher),
+                )
+                .await;
+                match sent {
+                    Ok((epoch, seq)) => {
+                        if let Some(reply) = reply {
+                            let _ = reply.send(events::pack(epoch, seq));
+                        }
+                    }
+                    Err(error) => {
+                        deliver_here(cluster, (event, reply));
+                        return Err(fail(true)(error));
+                    }
+                }
+            }
         }
     }
+}
+
+struct Keys {
+    meta: String,
+    stream: String,
+    announced: String,
+}
+
+/// An event the cluster could not take, to this instance's clients with a local id.
+fn deliver_here(cluster: &Cluster, (event, reply): Offer) {
+    let id = cluster
+        .hub
+        .publish_custom(&event.event, event.channel.as_deref(), &event.data);
+    if let Some(reply) = reply {
+        let _ = reply.send(id);
+    }
+}
+
+/// After (re)connecting: the events recorded since the last one delivered, or `reset`
+/// when they are gone (a new epoch, or trimmed past).
+async fn catch_up(
+    cluster: &Cluster,
+    conn: &mut redis::aio::MultiplexedConnection,
+    keys: &Keys,
+    cursor: &mut Cursor,
+) -> Result<(), String> {
+    let head = call(record::head(conn, &keys.meta)).await?;
+    let (Some(at), Some(head)) = (cursor.0, head) else {
+        // Nothing delivered yet (start from the head), or no record at all.
+        cursor.0 = head.or(cursor.0);
+        return Ok(());
+    };
+    if head.0 != at.0 {
+        cluster
+            .hub
+            .events_lost("the cluster lost its record of events; here is a fresh snapshot");
+        cursor.0 = Some(head);
+        return Ok(());
+    }
+    if head.1 > at.1 {
+        fill(cluster, conn, keys, cursor, (at.0, at.1 + 1), head).await?;
+    }
+    Ok(())
+}
+
+/// Delivers the recorded events `from..=to` (same epoch), or says they are lost.
+async fn fill(
+    cluster: &Cluster,
+    conn: &mut redis::aio::MultiplexedConnection,
+    keys: &Keys,
+    cursor: &mut Cursor,
+    from: (u64, u64),
+    to: (u64, u64),
+) -> Result<(), String> {
+    let found = call(record::range(
+        conn,
+        &keys.stream,
+        Some((from.0, from.1 - 1)),
+        Some(to),
+    ))
+    .await?;
+    let complete =
+        found.len() as u64 == to.1 - from.1 + 1 && found.first().map(|f| f.0) == Some(from);
+    if !complete {
+        cluster.hub.events_lost(
+            "this instance missed events the cluster no longer keeps; here is a fresh snapshot",
+        );
+    }
+    for (at, event) in found {
+        cluster.hub.deliver(&event);
+        cursor.0 = Some(at);
+    }
+    cursor.0 = Some(to);
+    Ok(())
+}
+
+/// An announced event: delivered in order, after any it was missing.
+async fn announcement(
+    cluster: &Cluster,
+    conn: &mut redis::aio::MultiplexedConnection,
+    keys: &Keys,
+    cursor: &mut Cursor,
+    payload: &[u8],
+) -> Result<(), String> {
+    let Some((at, event)) = events::parse_announcement(payload) else {
+        cluster
+            .health
+            .rejected
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return Ok(());
+    };
+    match cursor.step(at) {
+        Step::Skip => return Ok(()),
+        Step::Deliver => {}
+        Step::Fill(from, to) => fill(cluster, conn, keys, cursor, (at.0, from), (at.0, to)).await?,
+        Step::NewEpoch => cluster
+            .hub
+            .events_lost("the cluster lost its record of events; here is a fresh snapshot"),
+    }
+    cluster.hub.deliver(&event);
+    cursor.0 = Some(at);
+    Ok(())
 }
 
 /// A Redis call with [`CALL_TIMEOUT`].

@@ -9,6 +9,7 @@
 //!
 //! Off unless a Redis URL is configured; nothing else changes for a single instance.
 
+pub mod events;
 pub mod link;
 pub mod view;
 pub mod wire;
@@ -19,6 +20,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use sightline_app::snapshot::DashboardSnapshot;
 use tokio::sync::mpsc;
 
+use crate::live::events::CheckedEvent;
+use crate::live::hub::Hub;
+use crate::live::uplink::{Replay, Uplink};
 use view::View;
 use wire::{Identity, InstanceState};
 
@@ -26,6 +30,11 @@ use wire::{Identity, InstanceState};
 pub const DEFAULT_CLUSTER: &str = "sightline";
 /// States waiting for the link; more are dropped (and counted), never waited for.
 const OUTBOX: usize = 4;
+/// Events waiting for the link; more are sent to this instance's clients only.
+const OFFERS: usize = 1_024;
+
+/// An event handed to the link, and who wants its id.
+pub type Offer = (CheckedEvent, Option<tokio::sync::oneshot::Sender<u64>>);
 
 /// Where the instances meet.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -116,6 +125,12 @@ pub struct Cluster {
     pub health: Health,
     view: Mutex<View>,
     outbox: mpsc::Sender<Vec<u8>>,
+    offers: mpsc::Sender<Offer>,
+    pub hub: Arc<Hub>,
+    /// Events kept in the cluster's record (the stream's length).
+    pub record_len: usize,
+    /// The link's connection while it is up, for replaying the record to clients.
+    conn: Mutex<Option<redis::aio::MultiplexedConnection>>,
 }
 
 /// Why the cluster link could not start.
@@ -148,6 +163,8 @@ impl Cluster {
     pub fn start(
         settings: ClusterSettings,
         identity: Identity,
+        hub: Arc<Hub>,
+        record_len: usize,
     ) -> Result<(Arc<Self>, LinkHandle), crate::Error> {
         let client =
             redis::Client::open(settings.redis_url.as_str()).map_err(|e| InvalidRedisUrl {
@@ -155,15 +172,21 @@ impl Cluster {
                 reason: e.to_string(),
             })?;
         let (outbox, rx) = mpsc::channel(OUTBOX);
+        let (offers, offered) = mpsc::channel(OFFERS);
         let cluster = Arc::new(Self {
             settings,
             view: Mutex::new(View::new(identity.clone())),
             identity,
             health: Health::default(),
             outbox,
+            offers,
+            hub: hub.clone(),
+            record_len: record_len.max(1),
+            conn: Mutex::new(None),
         });
+        hub.set_uplink(cluster.clone());
         let (stop, stopped) = tokio::sync::oneshot::channel();
-        let thread = link::spawn(cluster.clone(), client, rx, stopped)?;
+        let thread = link::spawn(cluster.clone(), client, rx, offered, stopped)?;
         Ok((
             cluster,
             LinkHandle {
@@ -173,8 +196,13 @@ impl Cluster {
         ))
     }
 
+    /// A channel or key of this cluster: `{prefix}:{name}`.
     pub fn channel(&self, name: &str) -> String {
         format!("{}:{name}", self.settings.prefix)
+    }
+
+    fn set_conn(&self, conn: Option<redis::aio::MultiplexedConnection>) {
+        *self.conn.lock().unwrap_or_else(PoisonError::into_inner) = conn;
     }
 
     fn view(&self) -> std::sync::MutexGuard<'_, View> {
@@ -231,5 +259,39 @@ impl Cluster {
             })
             .collect();
         (all, each)
+    }
+}
+
+impl Uplink for Cluster {
+    fn offer(
+        &self,
+        event: CheckedEvent,
+        reply: Option<tokio::sync::oneshot::Sender<u64>>,
+    ) -> Result<(), CheckedEvent> {
+        if !self.health.report().connected {
+            return Err(event);
+        }
+        self.offers
+            .try_send((event, reply))
+            .map_err(|e| e.into_inner().0)
+    }
+
+    fn replay_after(&self, id: u64) -> Replay {
+        let conn = self
+            .conn
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let (meta, stream) = (self.channel("events:meta"), self.channel("events"));
+        Box::pin(async move {
+            let Some(mut conn) = conn else {
+                return Err("the cluster cannot be reached; here is a fresh snapshot".into());
+            };
+            let replay = events::record::replay_after(&mut conn, &meta, &stream, id);
+            match tokio::time::timeout(std::time::Duration::from_secs(2), replay).await {
+                Ok(result) => result,
+                Err(_) => Err("the cluster did not answer; here is a fresh snapshot".into()),
+            }
+        })
     }
 }

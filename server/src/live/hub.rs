@@ -19,6 +19,7 @@ use sightline_app::snapshot::DashboardSnapshot;
 use tokio::sync::broadcast;
 
 use super::frame;
+pub use super::scope::Scope;
 
 /// Frames kept for clients that are a little behind.
 const RING: usize = 16;
@@ -37,29 +38,6 @@ pub struct Frame {
     pub scope: Scope,
 }
 
-/// The clients a frame is for.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum Scope {
-    /// Everyone: events, heartbeats, a single instance's snapshots.
-    #[default]
-    Any,
-    /// Clients watching the whole cluster.
-    All,
-    /// Clients narrowed to one instance.
-    Instance(Arc<str>),
-}
-
-impl Scope {
-    /// Whether a client narrowed to `instance` (`None`: the whole cluster) gets the frame.
-    pub fn admits(&self, instance: Option<&str>) -> bool {
-        match self {
-            Self::Any => true,
-            Self::All => instance.is_none(),
-            Self::Instance(id) => instance == Some(&**id),
-        }
-    }
-}
-
 /// What a custom event carries besides its frame.
 #[derive(Debug)]
 pub struct Custom {
@@ -67,6 +45,8 @@ pub struct Custom {
     /// The same event as `event: event` with a JSON envelope (`{id, event, channel,
     /// time_ms, data}`), for browsers, whose EventSource cannot listen to unknown names.
     pub enveloped: Bytes,
+    /// The id clients see: this hub's own, or in a cluster the cluster's.
+    pub shown: u64,
 }
 
 /// The most recent snapshot, as a value, as JSON and as a frame.
@@ -79,7 +59,7 @@ pub struct Latest {
 
 /// Recent custom events, for clients that reconnect or fall behind.
 #[derive(Debug)]
-struct Replay {
+pub(super) struct Replay {
     events: VecDeque<Frame>,
     capacity: usize,
     /// Bytes held by `events`.
@@ -91,14 +71,16 @@ struct Replay {
 #[derive(Debug)]
 pub struct Hub {
     next_id: AtomicU64,
-    latest: ArcSwapOption<Latest>,
+    pub(super) latest: ArcSwapOption<Latest>,
     /// In a cluster, the latest snapshot of each instance.
-    latest_each: ArcSwap<HashMap<Arc<str>, Arc<Latest>>>,
+    pub(super) latest_each: ArcSwap<HashMap<Arc<str>, Arc<Latest>>>,
     /// Also serialises publishing, so ids reach the ring in order.
     replay: Mutex<Replay>,
-    tx: broadcast::Sender<Frame>,
+    pub(super) tx: broadcast::Sender<Frame>,
     connections: AtomicU64,
     limit: u64,
+    /// In a cluster, where custom events go first (see `live::uplink`).
+    pub(super) uplink: std::sync::OnceLock<Arc<dyn super::uplink::Uplink>>,
 }
 
 impl Hub {
@@ -121,10 +103,11 @@ impl Hub {
             tx: broadcast::channel(RING).0,
             connections: AtomicU64::new(0),
             limit: connection_limit,
+            uplink: std::sync::OnceLock::new(),
         })
     }
 
-    fn replay(&self) -> std::sync::MutexGuard<'_, Replay> {
+    pub(super) fn replay(&self) -> std::sync::MutexGuard<'_, Replay> {
         self.replay.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -150,63 +133,32 @@ impl Hub {
         let _ = self.tx.send(frame);
     }
 
-    /// A cluster's snapshots: all instances added up, and each instance's own. They carry
-    /// no id, so a client's `Last-Event-ID` is always the last custom event it got.
-    pub fn publish_cluster(&self, all: DashboardSnapshot, each: Vec<(String, DashboardSnapshot)>) {
-        let latest = |snapshot: DashboardSnapshot, scope: Scope| {
-            let json: Arc<str> = serde_json::to_string(&snapshot)
-                .expect("a snapshot always serialises")
-                .into();
-            let frame = Frame {
-                id: None,
-                bytes: frame::event(None, Some("snapshot"), &json),
-                custom: None,
-                scope,
-            };
-            Arc::new(Latest {
-                snapshot,
-                json,
-                frame,
-            })
-        };
-        let each: HashMap<Arc<str>, Arc<Latest>> = each
-            .into_iter()
-            .map(|(id, snapshot)| {
-                let id: Arc<str> = id.into();
-                (id.clone(), latest(snapshot, Scope::Instance(id)))
-            })
-            .collect();
-        let all = latest(all, Scope::All);
-        let _order = self.replay();
-        self.latest.store(Some(all.clone()));
-        self.latest_each.store(Arc::new(each.clone()));
-        let _ = self.tx.send(all.frame.clone());
-        for one in each.values() {
-            let _ = self.tx.send(one.frame.clone());
-        }
+    /// Sends a custom event (`data`: one line of JSON) to every client of this instance;
+    /// returns its id. The caller has checked the name and channel (see `live::events`).
+    pub fn publish_custom(&self, event: &str, channel: Option<&str>, data: &str) -> u64 {
+        self.publish_event(None, event, channel, data, crate::clock::now_ms())
     }
 
-    /// Sends a custom event (`data`: one line of JSON) to every client; returns its id.
-    /// The caller has checked the name and channel (see `live::events`).
-    pub fn publish_custom(&self, event: &str, channel: Option<&str>, data: &str) -> u64 {
+    /// The same with the id clients see given (a cluster's), or this hub's own; returns
+    /// the hub's id, which orders the stream.
+    pub(super) fn publish_event(
+        &self,
+        sse_id: Option<u64>,
+        event: &str,
+        channel: Option<&str>,
+        data: &str,
+        time_ms: u64,
+    ) -> u64 {
         let mut replay = self.replay();
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let quoted = |s: &str| serde_json::to_string(s).expect("strings serialise");
-        let envelope = format!(
-            "{{\"id\":{id},\"event\":{},\"channel\":{},\"time_ms\":{},\"data\":{data}}}",
-            quoted(event),
-            channel.map_or_else(|| "null".to_owned(), quoted),
-            crate::clock::now_ms()
+        let frame = custom_frame(
+            Some(id),
+            sse_id.unwrap_or(id),
+            event,
+            channel,
+            data,
+            time_ms,
         );
-        let frame = Frame {
-            id: Some(id),
-            bytes: frame::event(Some(id), Some(event), data),
-            custom: Some(Arc::new(Custom {
-                channel: channel.map(Arc::from),
-                enveloped: frame::event(Some(id), Some("event"), &envelope),
-            })),
-            scope: Scope::Any,
-        };
         let size = frame_size(&frame);
         if replay.capacity > 0 && size <= REPLAY_BYTES {
             while replay.events.len() >= replay.capacity || replay.bytes + size > REPLAY_BYTES {
@@ -227,6 +179,25 @@ impl Hub {
         id
     }
 
+    /// Forgets every event kept for replay and tells every client that events may be
+    /// missing here (`event: reset`); the next snapshot follows as usual.
+    pub(super) fn reset_all(&self, reason: &str) {
+        let mut replay = self.replay();
+        replay.events.clear();
+        replay.bytes = 0;
+        replay.floor = self.next_id.load(Ordering::Relaxed);
+        let _ = self.tx.send(reset_frame(reason));
+    }
+
+    /// This hub's id of the custom event clients know as `shown`, while it is kept.
+    pub fn position_of(&self, shown: u64) -> Option<u64> {
+        self.replay()
+            .events
+            .iter()
+            .find(|f| f.custom.as_ref().is_some_and(|c| c.shown == shown))
+            .and_then(|f| f.id)
+    }
+
     pub fn heartbeat(&self) {
         let _ = self.tx.send(Frame {
             id: None,
@@ -238,15 +209,6 @@ impl Hub {
 
     pub fn latest(&self) -> Option<Arc<Latest>> {
         self.latest.load_full()
-    }
-
-    /// The latest snapshot for clients narrowed to `instance` (`None`: everyone). An
-    /// instance this hub has no snapshot of has none.
-    pub fn latest_for(&self, instance: Option<&str>) -> Option<Arc<Latest>> {
-        match instance {
-            None => self.latest(),
-            Some(id) => self.latest_each.load().get(id).cloned(),
-        }
     }
 
     /// What a client that has seen up to `last_id` gets before the live stream: the
@@ -267,13 +229,7 @@ impl Hub {
             None
         };
         if let Some(reason) = reason {
-            let data = serde_json::json!({ "reason": reason }).to_string();
-            let mut out = vec![Frame {
-                id: None,
-                bytes: frame::event(None, Some("reset"), &data),
-                custom: None,
-                scope: Scope::Any,
-            }];
+            let mut out = vec![reset_frame(reason)];
             out.extend(latest);
             return out;
         }
@@ -314,6 +270,45 @@ impl Hub {
             pending: VecDeque::new(),
             instance: None,
         })
+    }
+}
+
+/// A custom event's frame: `hub_id` orders it in this hub (`None` outside the hub's
+/// sequence), `shown` is the id its clients see.
+pub fn custom_frame(
+    hub_id: Option<u64>,
+    shown: u64,
+    event: &str,
+    channel: Option<&str>,
+    data: &str,
+    time_ms: u64,
+) -> Frame {
+    let quoted = |s: &str| serde_json::to_string(s).expect("strings serialise");
+    let envelope = format!(
+        "{{\"id\":{shown},\"event\":{},\"channel\":{},\"time_ms\":{time_ms},\"data\":{data}}}",
+        quoted(event),
+        channel.map_or_else(|| "null".to_owned(), quoted),
+    );
+    Frame {
+        id: hub_id,
+        bytes: frame::event(Some(shown), Some(event), data),
+        custom: Some(Arc::new(Custom {
+            channel: channel.map(Arc::from),
+            enveloped: frame::event(Some(shown), Some("event"), &envelope),
+            shown,
+        })),
+        scope: Scope::Any,
+    }
+}
+
+/// `event: reset` with its reason: events may be missing before what follows.
+pub fn reset_frame(reason: &str) -> Frame {
+    let data = serde_json::json!({ "reason": reason }).to_string();
+    Frame {
+        id: None,
+        bytes: frame::event(None, Some("reset"), &data),
+        custom: None,
+        scope: Scope::Any,
     }
 }
 

@@ -120,8 +120,11 @@ impl<S: Subscriber> Layer<S> for LogLayer {
             "message": truncate(fields.message, MAX_TEXT),
             "fields": extra,
         });
-        self.hub
-            .publish_custom("log", Some("log"), &data.to_string());
+        self.hub.send(super::events::CheckedEvent {
+            event: "log".into(),
+            channel: Some("log".into()),
+            data: data.to_string(),
+        });
     }
 }
 

@@ -5,4 +5,6 @@ pub mod events;
 pub mod frame;
 pub mod hub;
 pub mod logs;
+pub mod scope;
 pub mod sse;
+pub mod uplink;

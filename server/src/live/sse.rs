@@ -23,7 +23,8 @@ use sightline_app::auth::Principal;
 
 use super::events::{self, EventError};
 use super::frame;
-use super::hub::{Frame, Hub, Subscription};
+use super::hub::{Frame, Hub, Subscription, custom_frame, reset_frame};
+use super::uplink::Uplink;
 use crate::auth::SessionEnd;
 
 /// What the SSE routes need.
@@ -126,10 +127,20 @@ pub async fn stream(
     };
     let subscription = subscription.narrow(filter.instance.as_deref());
     let seen = live.hub.last_id();
-    let catch_up = live.hub.catch_up(resume, filter.instance.as_deref());
-    // An id this server never issued (forged, or from another server) is not a place in
-    // the stream: the client got `reset` and continues from here.
-    let resume = resume.filter(|id| *id <= live.hub.last_id());
+    let instance = filter.instance.as_deref();
+    let (catch_up, resume, replayed_through) = match (resume, live.hub.uplink()) {
+        (Some(shown), Some(uplink)) => {
+            let (frames, through) = resume_in_cluster(&live.hub, uplink, shown, instance).await;
+            (frames, None, through)
+        }
+        // An id this server never issued (forged, or from another server) is not a place
+        // in the stream: the client gets `reset` and continues from here.
+        _ => (
+            live.hub.catch_up(resume, instance),
+            resume.filter(|id| *id <= live.hub.last_id()),
+            None,
+        ),
+    };
     let last_id = catch_up
         .iter()
         .filter_map(|f| f.id)
@@ -153,8 +164,49 @@ pub async fn stream(
         last_id,
         filter,
         ended: Some(ended),
+        replayed_through,
     };
     event_stream(StatusCode::OK, Body::from_stream(frames(state)))
+}
+
+/// In a cluster, a resuming client's id is the cluster's: found among the events this
+/// instance holds, or else replayed from the cluster's record, or else `reset` (with why).
+/// Returns the frames to send first and the last event replayed from the record.
+async fn resume_in_cluster(
+    hub: &Hub,
+    uplink: &Arc<dyn Uplink>,
+    shown: u64,
+    instance: Option<&str>,
+) -> (Vec<Frame>, Option<u64>) {
+    if let Some(position) = hub.position_of(shown) {
+        return (hub.catch_up(Some(position), instance), None);
+    }
+    let (mut frames, through) = match uplink.replay_after(shown).await {
+        Ok(events) => {
+            let frames = events
+                .iter()
+                .map(|e| {
+                    custom_frame(
+                        None,
+                        e.id,
+                        &e.event,
+                        e.channel.as_deref(),
+                        &e.data,
+                        e.time_ms,
+                    )
+                })
+                .collect();
+            (frames, events.last().map(|e| e.id))
+        }
+        Err(reason) => (vec![reset_frame(&reason)], None),
+    };
+    frames.extend(hub.catch_up(None, instance));
+    (frames, through)
+}
+
+/// Whether two cluster ids are of one epoch (see `cluster::events`).
+fn same_epoch(a: u64, b: u64) -> bool {
+    a >> 32 == b >> 32
 }
 
 /// `?channels=a,b`: at most [`MAX_CHANNELS`] names of at most 64 bytes.
@@ -191,6 +243,9 @@ struct Client {
     filter: Filter,
     /// `None` once the session ended and the last frame was sent.
     ended: Option<Ended>,
+    /// In a cluster, the last event replayed from the cluster's record: the same events
+    /// arriving live are not sent twice.
+    replayed_through: Option<u64>,
 }
 
 fn frames(state: Client) -> impl futures_util::Stream<Item = Result<Bytes, Infallible>> + Send {
@@ -210,6 +265,12 @@ fn frames(state: Client) -> impl futures_util::Stream<Item = Result<Bytes, Infal
                 }
             };
             s.last_id = frame.id.unwrap_or(s.last_id);
+            if let (Some(through), Some(custom)) = (s.replayed_through, &frame.custom)
+                && same_epoch(custom.shown, through)
+                && custom.shown <= through
+            {
+                continue;
+            }
             if let Some(bytes) = s.filter.bytes(frame) {
                 return Some((Ok(bytes), s));
             }
@@ -231,9 +292,9 @@ pub async fn publish(State(live): State<LiveState>, req: Request) -> Response {
     };
     match events::parse(&body) {
         Ok(e) => {
-            let id = live
-                .hub
-                .publish_custom(&e.event, e.channel.as_deref(), &e.data);
+            // In a cluster the id is the cluster's; `null` if it was not assigned in time
+            // (the event is still sent, once).
+            let id = live.hub.send_and_wait(e).await;
             (StatusCode::ACCEPTED, Json(serde_json::json!({ "id": id }))).into_response()
         }
         Err(e @ EventError::TooLarge) => error(StatusCode::PAYLOAD_TOO_LARGE, e),

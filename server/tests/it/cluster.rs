@@ -7,10 +7,10 @@ use futures_util::future::join_all;
 use serde_json::Value;
 use sightline::Config;
 
-use super::common::{TestApp, fast_config, spawn};
+use super::common::{SseClient, TestApp, fast_config, spawn};
 use super::redis::Redis;
 
-fn member(redis: &Redis, id: &str) -> Config {
+pub fn member(redis: &Redis, id: &str) -> Config {
     let mut config = fast_config();
     config.instance_id = id.to_owned();
     config.cluster = Some(sightline::cluster::ClusterSettings {
@@ -140,6 +140,10 @@ async fn an_outage_degrades_and_recovers_by_itself() {
         }
     };
     assert_eq!(health(&a).await.0, 200);
+    // Clients of both, there all along: they see each event once, or are told.
+    let mut watch_a = SseClient::connect(a.addr, "/sightline/api/sse", "").await;
+    let mut watch_b = SseClient::connect(b.addr, "/sightline/api/sse", "").await;
+    event(&b, "before").await;
 
     redis.stop();
     // The local view carries on: requests on A are counted while Redis is away.
@@ -165,6 +169,8 @@ async fn an_outage_degrades_and_recovers_by_itself() {
     .await;
     send(&a, "/ok", 5).await;
     sent_to_a += 5;
+    // Events on A while Redis is away reach A's clients.
+    event(&a, "during").await;
     a.snapshot_where("local requests still count", |s| {
         s["overview"]["total_requests"] == 4 + sent_to_a
     })
@@ -183,6 +189,44 @@ async fn an_outage_degrades_and_recovers_by_itself() {
     .await;
     eprintln!("cluster view back {:?} after Redis", back.elapsed());
     assert_eq!(health(&a).await.0, 200);
+    event(&b, "after").await;
+    // This Redis came back empty (no persistence): its record of events is a new epoch,
+    // so every client is told, once, before the first event of it. Nothing twice.
+    assert_eq!(
+        customs(&mut watch_a, "after").await,
+        ["before", "during", "reset", "after"]
+    );
+    assert_eq!(
+        customs(&mut watch_b, "after").await,
+        ["before", "reset", "after"]
+    );
+}
+
+/// Posts a custom event named `name`.
+async fn event(app: &TestApp, name: &str) {
+    let response = app
+        .http
+        .post(app.url("/sightline/api/events"))
+        .json(&serde_json::json!({ "event": name }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+}
+
+/// The names of the custom events (and resets) a client gets, up to and with `last`.
+async fn customs(client: &mut SseClient, last: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    loop {
+        let (_, name, _) = client.next_named().await;
+        if name == "snapshot" {
+            continue;
+        }
+        names.push(name.clone());
+        if name == last {
+            return names;
+        }
+    }
 }
 
 #[cfg(unix)]

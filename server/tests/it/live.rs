@@ -144,7 +144,7 @@ async fn a_client_that_stops_reading_does_not_hold_up_the_others() {
     // falls behind), while the other client sleeps.
     let payload = "x".repeat(30_000);
     for _ in 0..400 {
-        let sent = app.sightline.broadcast("bulk", &payload).unwrap();
+        let sent = app.sightline.broadcast("bulk", &payload).unwrap().unwrap();
         loop {
             let (id, event, data) = reader.next_event().await;
             if event == "bulk" {

@@ -4,6 +4,7 @@
 
 mod access;
 mod cluster;
+mod cluster_events;
 mod common;
 mod cross_site;
 mod edges;

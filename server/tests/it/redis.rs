@@ -74,6 +74,16 @@ impl Redis {
             let _ = child.wait();
         }
     }
+
+    /// A command through `redis-cli`, for what the tests do behind the instances' backs.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .expect("redis-cli is installed with redis-server");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
 }
 
 impl Drop for Redis {

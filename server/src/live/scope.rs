@@ -1,0 +1,80 @@
+//! In a cluster, snapshots come in scopes: every instance added up, and each instance on
+//! its own. A client narrowed to one instance (`?instance=`) gets only that one's.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use sightline_app::snapshot::DashboardSnapshot;
+
+use super::frame;
+use super::hub::{Frame, Hub, Latest};
+
+/// The clients a frame is for.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Scope {
+    /// Everyone: events, heartbeats, a single instance's snapshots.
+    #[default]
+    Any,
+    /// Clients watching the whole cluster.
+    All,
+    /// Clients narrowed to one instance.
+    Instance(Arc<str>),
+}
+
+impl Scope {
+    /// Whether a client narrowed to `instance` (`None`: the whole cluster) gets the frame.
+    pub fn admits(&self, instance: Option<&str>) -> bool {
+        match self {
+            Self::Any => true,
+            Self::All => instance.is_none(),
+            Self::Instance(id) => instance == Some(&**id),
+        }
+    }
+}
+
+impl Hub {
+    /// A cluster's snapshots: all instances added up, and each instance's own. They carry
+    /// no id, so a client's `Last-Event-ID` is always the last custom event it got.
+    pub fn publish_cluster(&self, all: DashboardSnapshot, each: Vec<(String, DashboardSnapshot)>) {
+        let latest = |snapshot: DashboardSnapshot, scope: Scope| {
+            let json: Arc<str> = serde_json::to_string(&snapshot)
+                .expect("a snapshot always serialises")
+                .into();
+            let frame = Frame {
+                id: None,
+                bytes: frame::event(None, Some("snapshot"), &json),
+                custom: None,
+                scope,
+            };
+            Arc::new(Latest {
+                snapshot,
+                json,
+                frame,
+            })
+        };
+        let each: HashMap<Arc<str>, Arc<Latest>> = each
+            .into_iter()
+            .map(|(id, snapshot)| {
+                let id: Arc<str> = id.into();
+                (id.clone(), latest(snapshot, Scope::Instance(id)))
+            })
+            .collect();
+        let all = latest(all, Scope::All);
+        let _order = self.replay();
+        self.latest.store(Some(all.clone()));
+        self.latest_each.store(Arc::new(each.clone()));
+        let _ = self.tx.send(all.frame.clone());
+        for one in each.values() {
+            let _ = self.tx.send(one.frame.clone());
+        }
+    }
+
+    /// The latest snapshot for clients narrowed to `instance` (`None`: everyone). An
+    /// instance this hub has no snapshot of has none.
+    pub fn latest_for(&self, instance: Option<&str>) -> Option<Arc<Latest>> {
+        match instance {
+            None => self.latest(),
+            Some(id) => self.latest_each.load().get(id).cloned(),
+        }
+    }
+}
