@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up (if needed) and runs Sightline's benchmarks; arguments pick some of them:
-# record | sampler | overhead | fanout | history | events | flood (e.g. `scripts/bench.sh flood`).
+# record | sampler | overhead | fanout | history | events | flood | cluster
+# (e.g. `scripts/bench.sh flood`).
 # Results go to stdout as Markdown tables.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)

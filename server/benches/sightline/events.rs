@@ -12,19 +12,26 @@ use tokio::net::TcpStream;
 use super::Server;
 use super::fanout::{find, number_after, runtime};
 
-const CLIENTS: usize = 1_000;
-const EVENTS: usize = 200;
+pub const CLIENTS: usize = 1_000;
+pub const EVENTS: usize = 200;
 const EVERY: Duration = Duration::from_millis(20);
 
-pub fn serve(port: u16) {
+pub fn serve(port: u16, cluster: Option<(String, String)>) {
     runtime().block_on(async {
-        let sightline = sightline::Sightline::start(sightline::Config {
+        let mut config = sightline::Config {
             // Snapshots out of the way: this measures custom events.
             snapshot_interval: Duration::from_secs(3600),
             sse_max_connections: 2 * CLIENTS as u64,
             ..super::config()
-        })
-        .unwrap();
+        };
+        if let Some((redis_url, id)) = cluster {
+            config.instance_id = id;
+            config.cluster = Some(sightline::cluster::ClusterSettings {
+                redis_url,
+                prefix: "bench".into(),
+            });
+        }
+        let sightline = sightline::Sightline::start(config).unwrap();
         super::serve(sightline.router(), port).await;
     });
 }
@@ -161,7 +168,7 @@ async fn send_events(port: u16) -> Vec<u32> {
     round_trips
 }
 
-fn quantile(sorted: &[u32], q: f64) -> f64 {
+pub fn quantile(sorted: &[u32], q: f64) -> f64 {
     sorted
         .get(((sorted.len() as f64 * q) as usize).min(sorted.len().saturating_sub(1)))
         .copied()
@@ -169,26 +176,34 @@ fn quantile(sorted: &[u32], q: f64) -> f64 {
         / 1_000.0
 }
 
-struct Outcome {
-    connected: u64,
-    delays: Vec<u32>,
-    round_trips: Vec<u32>,
+pub struct Outcome {
+    pub connected: u64,
+    pub delays: Vec<u32>,
+    pub round_trips: Vec<u32>,
 }
 
 fn measure(server: &Server) -> Outcome {
+    measure_spread(server.port, &[server.port])
+}
+
+/// Clients spread evenly over `client_ports`; events posted to `post_port`.
+pub fn measure_spread(post_port: u16, client_ports: &[u16]) -> Outcome {
     let rt = runtime();
     let connected = Arc::new(AtomicU64::new(0));
     let delays = Arc::new(std::sync::Mutex::new(Vec::new()));
     let mut round_trips = rt.block_on(async {
         let clients: Vec<_> = (0..CLIENTS)
-            .map(|_| tokio::spawn(client(server.port, connected.clone(), delays.clone())))
+            .map(|i| {
+                let port = client_ports[i % client_ports.len()];
+                tokio::spawn(client(port, connected.clone(), delays.clone()))
+            })
             .collect();
         let deadline = Instant::now() + Duration::from_secs(20);
         while connected.load(Ordering::Relaxed) < CLIENTS as u64 && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let round_trips = send_events(server.port).await;
+        let round_trips = send_events(post_port).await;
         for c in clients {
             let _ = tokio::time::timeout(Duration::from_secs(10), c).await;
         }

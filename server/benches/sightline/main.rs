@@ -3,12 +3,13 @@
 //!
 //! ```sh
 //! ./scripts/bench.sh                 # all of them; or name some:
-//! ./scripts/bench.sh record sampler  # record | sampler | overhead | fanout | history | events | flood
+//! ./scripts/bench.sh record sampler  # record | sampler | overhead | fanout | history | events | flood | cluster
 //! ```
 //!
 //! The binary also plays the servers it measures (`serve-*` subcommands), started as child
 //! processes so the load generator and the server under test never share a runtime.
 
+mod cluster;
 mod events;
 mod fanout;
 mod flood;
@@ -31,7 +32,11 @@ fn main() {
         Some("serve-sightline") => fanout::serve_sightline(port(&args)),
         Some("serve-axum") => fanout::serve_axum(port(&args)),
         Some("serve-bare") => fanout::serve_bare(port(&args)),
-        Some("serve-events") => events::serve(port(&args)),
+        Some("serve-events") => events::serve(port(&args), None),
+        Some("serve-cluster-events") => events::serve(
+            port(&args),
+            Some((flag(&args, "--redis"), flag(&args, "--id"))),
+        ),
         Some("serve-bare-events") => events::serve_bare(port(&args)),
         _ => {
             let all = args.is_empty();
@@ -57,6 +62,9 @@ fn main() {
             }
             if wants("flood") {
                 flood::run();
+            }
+            if wants("cluster") {
+                cluster::run();
             }
         }
     }
