@@ -74,6 +74,8 @@ pub struct Hub {
     pub(super) latest: ArcSwapOption<Latest>,
     /// In a cluster, the latest snapshot of each instance.
     pub(super) latest_each: ArcSwap<HashMap<Arc<str>, Arc<Latest>>>,
+    /// Clients narrowed to each instance: only those instances' snapshots are streamed.
+    pub(super) watched: Mutex<HashMap<Arc<str>, usize>>,
     /// Also serialises publishing, so ids reach the ring in order.
     replay: Mutex<Replay>,
     pub(super) tx: broadcast::Sender<Frame>,
@@ -94,6 +96,7 @@ impl Hub {
             next_id: AtomicU64::new(first_id),
             latest: ArcSwapOption::empty(),
             latest_each: ArcSwap::from_pointee(HashMap::new()),
+            watched: Mutex::new(HashMap::new()),
             replay: Mutex::new(Replay {
                 events: VecDeque::with_capacity(replay.min(4_096)),
                 capacity: replay,
@@ -356,6 +359,9 @@ impl Subscription {
     /// Narrows the client to one instance of a cluster (`None`: all of them).
     pub fn narrow(mut self, instance: Option<&str>) -> Self {
         self.instance = instance.map(Arc::from);
+        if let Some(id) = &self.instance {
+            self.hub.watch(id, true);
+        }
         self
     }
 
@@ -367,6 +373,9 @@ impl Subscription {
 impl Drop for Subscription {
     fn drop(&mut self) {
         self.hub.connections.fetch_sub(1, Ordering::AcqRel);
+        if let Some(id) = &self.instance {
+            self.hub.watch(id, false);
+        }
     }
 }
 

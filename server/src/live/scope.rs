@@ -2,7 +2,7 @@
 //! its own. A client narrowed to one instance (`?instance=`) gets only that one's.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 
 use sightline_app::snapshot::DashboardSnapshot;
 
@@ -64,8 +64,26 @@ impl Hub {
         self.latest.store(Some(all.clone()));
         self.latest_each.store(Arc::new(each.clone()));
         let _ = self.tx.send(all.frame.clone());
-        for one in each.values() {
-            let _ = self.tx.send(one.frame.clone());
+        // Only the instances someone watches: a cluster of many would otherwise fill
+        // every client's ring each period.
+        let watched = self.watched.lock().unwrap_or_else(PoisonError::into_inner);
+        for (id, one) in &each {
+            if watched.contains_key(id) {
+                let _ = self.tx.send(one.frame.clone());
+            }
+        }
+    }
+
+    /// Counts a client narrowed to `instance` in (`true`) or out.
+    pub(super) fn watch(&self, instance: &Arc<str>, on: bool) {
+        let mut watched = self.watched.lock().unwrap_or_else(PoisonError::into_inner);
+        if on {
+            *watched.entry(instance.clone()).or_default() += 1;
+        } else if let Some(n) = watched.get_mut(instance) {
+            *n -= 1;
+            if *n == 0 {
+                watched.remove(instance);
+            }
         }
     }
 

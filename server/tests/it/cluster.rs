@@ -231,34 +231,126 @@ async fn customs(client: &mut SseClient, last: &str) -> Vec<String> {
 
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_instance_killed_outright_is_marked_stale() {
+async fn an_instance_killed_outright_goes_stale_then_leaves_the_live_rates() {
+    use std::io::BufRead;
     let redis = Redis::start();
     let a = spawn(member(&redis, "a")).await;
     // A real process of its own, so it can die without a word.
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sightline"))
-        .args(["--addr", "127.0.0.1:0", "--auth", "off", "--no-history"])
+        .args([
+            "--addr",
+            "127.0.0.1:0",
+            "--auth",
+            "off",
+            "--no-history",
+            "--demo",
+        ])
         .args(["--snapshot-interval-ms", "100", "--log-events", "off"])
         .args(["--redis-url", &redis.url(), "--instance-id", "doomed"])
         .args(["--cluster", "test"])
-        .stdout(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let seen = a
-        .snapshot_where("the other process is live", |s| {
-            instances(s)
+    let stdout = child.stdout.take().unwrap();
+    let (lines, line) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = lines.send(l);
+        }
+    });
+    let addr = loop {
+        let l = line.recv_timeout(Duration::from_secs(30)).unwrap();
+        if let Some(rest) = l.split("dashboard: http://").nth(1) {
+            break rest.split('/').next().unwrap().to_owned();
+        }
+    };
+    for _ in 0..6 {
+        let r = reqwest::get(format!("http://{addr}/api/users"))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    send(&a, "/ok", 4).await;
+    a.snapshot_where("the other process is live and counted", |s| {
+        s["overview"]["rpm"] == 10.0
+            && instances(s)
                 .iter()
                 .any(|r| r["id"] == "doomed" && r["state"] == "live")
-        })
-        .await;
-    assert_eq!(instances(&seen).len(), 2);
+    })
+    .await;
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    let after = a
+    let stale = a
         .snapshot_where("the killed process is stale", |s| {
             row(&instances(s), "doomed")["state"] == "stale"
         })
         .await;
-    // Still in the table, and in the instance count, until its last minute has passed.
-    assert_eq!(instances(&after).len(), 2);
+    // Stale: marked, still counted.
+    assert_eq!(stale["overview"]["rpm"], 10.0);
+    assert_eq!(stale["overview"]["total_requests"], 10);
+    // A minute after its last message its last minute has passed: out of the live
+    // rates, still in the totals and the table.
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let gone = a
+        .snapshot_where("the killed process is gone", |s| {
+            row(&instances(s), "doomed")["state"] == "gone"
+        })
+        .await;
+    assert_eq!(gone["overview"]["total_requests"], 10);
+    assert_eq!(gone["cluster"]["instances"].as_array().unwrap().len(), 2);
+    // A's own four requests are still within its minute only if the test was fast; the
+    // killed one's six never are.
+    assert!(gone["overview"]["rpm"].as_f64().unwrap() <= 4.0, "{gone}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_redis_at_start_is_no_reason_not_to_start() {
+    // A port with nothing on it yet.
+    let mut redis = Redis::start();
+    redis.stop();
+    let a = spawn(member(&redis, "a")).await;
+    send(&a, "/ok", 3).await;
+    let alone = a
+        .snapshot_where("its own view", |s| s["overview"]["total_requests"] == 3)
+        .await;
+    assert_eq!(alone["cluster"]["connected"], false);
+    let health = a.get("/sightline/api/health").await;
+    assert_eq!(health.status(), 503);
+    // Redis arrives: linked without a restart.
+    redis.resume();
+    a.snapshot_where("linked once Redis is there", |s| {
+        s["cluster"]["connected"] == true
+    })
+    .await;
+    assert_eq!(a.get("/sightline/api/health").await.status(), 200);
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stuck_redis_holds_up_neither_requests_nor_snapshots() {
+    let redis = Redis::start();
+    let a = spawn(member(&redis, "a")).await;
+    a.snapshot_where("linked", |s| s["cluster"]["connected"] == true)
+        .await;
+    // Frozen, not gone: connections stay open and nothing answers.
+    redis.signal(libc::SIGSTOP);
+    let before = a.snapshot().await["timestamp_ms"].as_u64().unwrap();
+    for round in 1..=10 {
+        send(&a, "/ok", 1).await;
+        a.snapshot_where("requests counted and snapshots flowing", |s| {
+            s["overview"]["total_requests"] == round && s["timestamp_ms"].as_u64() > Some(before)
+        })
+        .await;
+        // Events sent meanwhile still reach this instance's clients (or the cluster).
+        event(&a, "while-stuck").await;
+    }
+    a.snapshot_where("the link noticed", |s| s["cluster"]["connected"] == false)
+        .await;
+    redis.signal(libc::SIGCONT);
+    a.snapshot_where("linked again", |s| s["cluster"]["connected"] == true)
+        .await;
 }

@@ -75,6 +75,14 @@ impl Redis {
         }
     }
 
+    /// Sends a signal to the server (`SIGSTOP` freezes it, `SIGCONT` thaws it).
+    #[cfg(unix)]
+    pub fn signal(&self, signal: i32) {
+        let pid = self.child.as_ref().expect("running").id();
+        // SAFETY: signals our own child process.
+        assert_eq!(unsafe { libc::kill(pid as i32, signal) }, 0);
+    }
+
     /// A command through `redis-cli`, for what the tests do behind the instances' backs.
     pub fn cli(&self, args: &[&str]) -> String {
         let out = Command::new("redis-cli")
