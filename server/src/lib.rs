@@ -197,10 +197,21 @@ impl Sightline {
                 Some(Arc::new(store))
             }
         };
+        // Alone, ids count from the start in milliseconds. In a cluster, this instance's
+        // own ids (events sent while Redis is away) also take ten random bits, so two
+        // instances started in the same millisecond do not share them.
+        let first_id = match &config.cluster {
+            None => clock::now_ms(),
+            Some(_) => {
+                let mut bits = [0u8; 2];
+                let _ = getrandom::fill(&mut bits);
+                clock::now_ms() * 1024 + u64::from(u16::from_le_bytes(bits) & 1023)
+            }
+        };
         let hub = Hub::with_replay(
             config.sse_max_connections,
             config.sse_replay,
-            clock::now_ms().max(1),
+            first_id.max(1),
         );
         let started = Instant::now();
         let info = server_info(&config);

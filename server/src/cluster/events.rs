@@ -6,12 +6,15 @@
 //! announcement arrives. The record carries an epoch that changes when Redis loses it
 //! (a flush, a restart without persistence): ids of an old epoch are refused with `reset`.
 //!
-//! Ids as clients see them pack the epoch and the sequence into one number:
-//! `epoch << 32 | seq`.
+//! Ids as clients see them pack the epoch and the sequence into one number,
+//! `2^52 + epoch * 2^31 + seq` (epoch below 2^20, seq below 2^31): exact as a JSON number
+//! in any language (under 2^53), and apart from every local id (which count from the
+//! process's start in milliseconds, far below 2^52).
 
 use serde::{Deserialize, Serialize};
 
 use crate::live::uplink::RemoteEvent;
+pub use crate::live::uplink::{SEQ_BITS, pack, same_epoch, unpack};
 
 /// Counter, epoch, record and announcement, atomically. KEYS: the meta hash, the stream.
 /// ARGV: the stream's length, the event (JSON), the channel. Returns `{epoch, seq}`.
@@ -20,7 +23,7 @@ local meta, stream = KEYS[1], KEYS[2]
 local epoch = redis.call('HGET', meta, 'epoch')
 if not epoch then
   local t = redis.call('TIME')
-  epoch = tostring((tonumber(t[1]) * 1000003 + tonumber(t[2])) % 2147483646 + 1)
+  epoch = tostring((tonumber(t[1]) * 1000003 + tonumber(t[2])) % 1048575 + 1)
   redis.call('DEL', stream)
   redis.call('HSET', meta, 'epoch', epoch, 'seq', 0)
 end
@@ -39,21 +42,16 @@ pub struct Recorded {
     pub time_ms: u64,
     /// The event's data: one line of JSON, as a string.
     pub data: String,
-}
-
-pub fn pack(epoch: u64, seq: u64) -> u64 {
-    (epoch << 32) | (seq & 0xffff_ffff)
-}
-
-pub fn unpack(id: u64) -> (u64, u64) {
-    (id >> 32, id & 0xffff_ffff)
+    /// Set by the sending instance, to find this event in the record after a failure.
+    #[serde(default)]
+    pub token: u64,
 }
 
 /// `"epoch-seq"`, a stream id, as `(epoch, seq)`.
 pub fn parse_stream_id(raw: &str) -> Option<(u64, u64)> {
     let (epoch, seq) = raw.split_once('-')?;
     let (epoch, seq) = (epoch.parse().ok()?, seq.parse().ok()?);
-    (epoch > 0 && epoch < 1 << 31 && seq < 1 << 32).then_some((epoch, seq))
+    (epoch > 0 && epoch < 1 << 20 && seq < 1 << SEQ_BITS).then_some((epoch, seq))
 }
 
 /// An announcement: `"epoch-seq {json}"`.
@@ -73,6 +71,7 @@ pub fn remote(at: (u64, u64), json: &str) -> Option<RemoteEvent> {
         channel: r.channel,
         time_ms: r.time_ms,
         data: r.data,
+        token: r.token,
     })
 }
 
@@ -112,8 +111,15 @@ mod tests {
 
     #[test]
     fn ids_pack_and_announcements_parse() {
-        let id = pack(1_234_567, 42);
-        assert_eq!(unpack(id), (1_234_567, 42));
+        let id = pack(1_048_575, 42);
+        assert_eq!(unpack(id), Some((1_048_575, 42)));
+        assert!(
+            pack(1_048_575, (1 << 31) - 1) < 1 << 53,
+            "exact in JSON everywhere"
+        );
+        // Local ids (milliseconds since the epoch, for ages) are never cluster ids.
+        assert_eq!(unpack(1_800_000_000_000), None);
+        assert!(same_epoch(pack(9, 1), pack(9, 7)) && !same_epoch(pack(9, 1), pack(8, 1)));
         let (at, e) = parse_announcement(
             br#"77-5 {"event":"deploy","channel":"ops","time_ms":9,"data":"{\"v\":1}"}"#,
         )
@@ -194,7 +200,11 @@ pub mod record {
         stream: &str,
         id: u64,
     ) -> Result<Vec<RemoteEvent>, ReplayRefused> {
-        let at = unpack(id);
+        let Some(at) = unpack(id) else {
+            return Err(
+                "your last id was not issued by this cluster; here is a fresh snapshot".into(),
+            );
+        };
         let head = head(conn, meta).await.map_err(|e| e.to_string())?;
         let Some((epoch, seq)) = head else {
             return Err("the cluster has no record of events; here is a fresh snapshot".into());

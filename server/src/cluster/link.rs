@@ -16,6 +16,7 @@ use tokio::time::timeout;
 
 use super::events::{self, Cursor, SCRIPT, Step, record};
 use super::{Cluster, Offer};
+use crate::live::uplink::RemoteEvent;
 
 /// Longest wait for Redis to connect or answer.
 const CALL_TIMEOUT: Duration = Duration::from_secs(2);
@@ -50,23 +51,19 @@ async fn run(
     mut stop: oneshot::Receiver<()>,
 ) {
     let mut backoff = BACKOFF_MIN;
-    let mut cursor = Cursor::default();
+    let mut state = LinkState::default();
     loop {
         let outcome = tokio::select! {
-            outcome = session(&cluster, &client, &mut outbox, &mut offers, &mut cursor) => outcome,
+            outcome = session(&cluster, &client, &mut outbox, &mut offers, &mut state) => outcome,
             _ = &mut stop => return,
         };
-        cluster.set_conn(None);
-        // Events handed over but not sent: to this instance's clients, so none is lost.
-        while let Ok(offer) = offers.try_recv() {
-            deliver_here(&cluster, offer);
-        }
         match outcome {
             Ok(()) => return,
             Err(Failure { error, was_up }) => {
                 if was_up {
                     backoff = BACKOFF_MIN;
                 }
+                // Down first, so no new event is handed over while the queue is emptied.
                 if cluster.health.down(&error) {
                     tracing::warn!(
                         "cluster degraded: Redis at {}: {error}; showing this instance's view and retrying",
@@ -75,6 +72,11 @@ async fn run(
                 }
             }
         }
+        cluster.set_conn(None);
+        // Events handed over but never sent: to this instance's clients, so none is lost.
+        while let Ok(offer) = offers.try_recv() {
+            deliver_here(&cluster, offer);
+        }
         let wait = jitter(backoff);
         backoff = (backoff * 2).min(BACKOFF_MAX);
         tokio::select! {
@@ -82,6 +84,17 @@ async fn run(
             _ = &mut stop => return,
         }
     }
+}
+
+/// What the link keeps from one connection to the next.
+#[derive(Default)]
+struct LinkState {
+    /// The last event delivered to this instance's clients.
+    cursor: Cursor,
+    /// Events whose script call failed after it was sent: Redis may or may not have run
+    /// it. Each carries a token; after reconnecting, those found in the record are
+    /// answered from it, the others are sent again. Never delivered twice.
+    uncertain: Vec<(u64, Offer)>,
 }
 
 struct Failure {
@@ -97,7 +110,7 @@ async fn session(
     client: &redis::Client,
     outbox: &mut mpsc::Receiver<Vec<u8>>,
     offers: &mut mpsc::Receiver<Offer>,
-    cursor: &mut Cursor,
+    state: &mut LinkState,
 ) -> Result<(), Failure> {
     let fail = |was_up: bool| move |error: String| Failure { error, was_up };
     let mut publisher = call(client.get_multiplexed_async_connection())
@@ -105,18 +118,32 @@ async fn session(
         .map_err(fail(false))?;
     let mut subscriber = call(client.get_async_pubsub()).await.map_err(fail(false))?;
     let (states, announced) = (cluster.channel("state"), cluster.channel("events"));
+    let keys = Keys {
+        meta: cluster.channel("events:meta"),
+        stream: cluster.channel("events"),
+        announced: announced.clone(),
+    };
+    if state.cursor.0.is_none() {
+        // First link-up: where the record stands before subscribing; what is announced
+        // in between is then caught up from the record, not skipped.
+        state.cursor.0 = call(record::head(&mut publisher, &keys.meta))
+            .await
+            .map_err(fail(false))?;
+    }
     // Subscribe before reading the record, so nothing falls between the two.
     call(subscriber.subscribe(&[&states, &announced]))
         .await
         .map_err(fail(false))?;
-    let keys = Keys {
-        meta: cluster.channel("events:meta"),
-        stream: cluster.channel("events"),
-        announced,
-    };
-    catch_up(cluster, &mut publisher, &keys, cursor)
+    catch_up(cluster, &mut publisher, &keys, state)
         .await
         .map_err(fail(false))?;
+    let script = redis::Script::new(SCRIPT);
+    // Events Redis may not have taken: those not found in the record go again.
+    for (token, offer) in std::mem::take(&mut state.uncertain) {
+        record_event(cluster, &script, &mut publisher, &keys, state, offer, token)
+            .await
+            .map_err(fail(false))?;
+    }
     // What queued up while down is old; the next period brings a fresh state.
     while outbox.try_recv().is_ok() {}
     cluster.set_conn(Some(publisher.clone()));
@@ -126,7 +153,6 @@ async fn session(
             cluster.settings.redacted_url()
         );
     }
-    let script = redis::Script::new(SCRIPT);
     let mut messages = subscriber.on_message();
     loop {
         tokio::select! {
@@ -137,7 +163,7 @@ async fn session(
                 if message.get_channel_name() == states {
                     cluster.receive(message.get_payload_bytes());
                 } else {
-                    announcement(cluster, &mut publisher, &keys, cursor, message.get_payload_bytes())
+                    announcement(cluster, &mut publisher, &keys, state, message.get_payload_bytes())
                         .await
                         .map_err(fail(true))?;
                 }
@@ -150,36 +176,61 @@ async fn session(
                 cluster.health.published();
             }
             Some(offer) = offers.recv() => {
-                let (event, reply) = offer;
-                let recorded = events::Recorded {
-                    event: event.event.clone(),
-                    channel: event.channel.clone(),
-                    time_ms: crate::clock::now_ms(),
-                    data: event.data.clone(),
-                };
-                let json = serde_json::to_string(&recorded).expect("an event always serialises");
-                let sent = call(
-                    script
-                        .key(&keys.meta)
-                        .key(&keys.stream)
-                        .arg(cluster.record_len)
-                        .arg(json)
-                        .arg(&keys.announced)
-                        .invoke_async::<(u64, u64)>(&mut publisher),
-                )
-                .await;
-                match sent {
-                    Ok((epoch, seq)) => {
-                        if let Some(reply) = reply {
-                            let _ = reply.send(events::pack(epoch, seq));
-                        }
-                    }
-                    Err(error) => {
-                        deliver_here(cluster, (event, reply));
-                        return Err(fail(true)(error));
-                    }
-                }
+                let token = token();
+                record_event(cluster, &script, &mut publisher, &keys, state, offer, token)
+                    .await
+                    .map_err(fail(true))?;
             }
+        }
+    }
+}
+
+/// A random token that tells one event's record apart.
+fn token() -> u64 {
+    let mut bytes = [0u8; 8];
+    let _ = getrandom::fill(&mut bytes);
+    u64::from_le_bytes(bytes) | 1
+}
+
+/// Runs the script for one event: numbered, recorded, announced. A failure after sending
+/// leaves the event uncertain (see [`LinkState::uncertain`]).
+async fn record_event(
+    cluster: &Cluster,
+    script: &redis::Script,
+    conn: &mut redis::aio::MultiplexedConnection,
+    keys: &Keys,
+    state: &mut LinkState,
+    (event, reply): Offer,
+    token: u64,
+) -> Result<(), String> {
+    let recorded = events::Recorded {
+        event: event.event.clone(),
+        channel: event.channel.clone(),
+        time_ms: crate::clock::now_ms(),
+        data: event.data.clone(),
+        token,
+    };
+    let json = serde_json::to_string(&recorded).expect("an event always serialises");
+    let sent = call(
+        script
+            .key(&keys.meta)
+            .key(&keys.stream)
+            .arg(cluster.record_len)
+            .arg(json)
+            .arg(&keys.announced)
+            .invoke_async::<(u64, u64)>(conn),
+    )
+    .await;
+    match sent {
+        Ok((epoch, seq)) => {
+            if let Some(reply) = reply {
+                let _ = reply.send(events::pack(epoch, seq));
+            }
+            Ok(())
+        }
+        Err(error) => {
+            state.uncertain.push((token, (event, reply)));
+            Err(error)
         }
     }
 }
@@ -201,28 +252,26 @@ fn deliver_here(cluster: &Cluster, (event, reply): Offer) {
 }
 
 /// After (re)connecting: the events recorded since the last one delivered, or `reset`
-/// when they are gone (a new epoch, or trimmed past).
+/// when they are gone (a new epoch, a record rolled back, or trimmed past).
 async fn catch_up(
     cluster: &Cluster,
     conn: &mut redis::aio::MultiplexedConnection,
     keys: &Keys,
-    cursor: &mut Cursor,
+    state: &mut LinkState,
 ) -> Result<(), String> {
-    let head = call(record::head(conn, &keys.meta)).await?;
-    let (Some(at), Some(head)) = (cursor.0, head) else {
-        // Nothing delivered yet (start from the head), or no record at all.
-        cursor.0 = head.or(cursor.0);
+    let Some(head) = call(record::head(conn, &keys.meta)).await? else {
+        // No record (yet, or lost): the next event starts one.
         return Ok(());
     };
-    if head.0 != at.0 {
+    let at = state.cursor.0.unwrap_or((head.0, 0));
+    if head.0 != at.0 || head.1 < at.1 {
+        let lost = "the cluster lost its record of events; here is a fresh snapshot";
         cluster
             .hub
-            .events_lost("the cluster lost its record of events; here is a fresh snapshot");
-        cursor.0 = Some(head);
-        return Ok(());
-    }
-    if head.1 > at.1 {
-        fill(cluster, conn, keys, cursor, (at.0, at.1 + 1), head).await?;
+            .events_lost(lost, Some(events::pack(head.0, head.1)));
+        state.cursor.0 = Some(head);
+    } else if head.1 > at.1 {
+        fill(cluster, conn, keys, state, (at.0, at.1 + 1), head).await?;
     }
     Ok(())
 }
@@ -232,7 +281,7 @@ async fn fill(
     cluster: &Cluster,
     conn: &mut redis::aio::MultiplexedConnection,
     keys: &Keys,
-    cursor: &mut Cursor,
+    state: &mut LinkState,
     from: (u64, u64),
     to: (u64, u64),
 ) -> Result<(), String> {
@@ -248,14 +297,26 @@ async fn fill(
     if !complete {
         cluster.hub.events_lost(
             "this instance missed events the cluster no longer keeps; here is a fresh snapshot",
+            None,
         );
     }
     for (at, event) in found {
-        cluster.hub.deliver(&event);
-        cursor.0 = Some(at);
+        deliver(cluster, state, at, &event);
     }
-    cursor.0 = Some(to);
+    state.cursor.0 = Some(to);
     Ok(())
+}
+
+/// One event to this instance's clients; an uncertain offer it settles gets its id.
+fn deliver(cluster: &Cluster, state: &mut LinkState, at: (u64, u64), event: &RemoteEvent) {
+    cluster.hub.deliver(event);
+    state.cursor.0 = Some(at);
+    if let Some(i) = state.uncertain.iter().position(|(t, _)| *t == event.token) {
+        let (_, (_, reply)) = state.uncertain.swap_remove(i);
+        if let Some(reply) = reply {
+            let _ = reply.send(event.id);
+        }
+    }
 }
 
 /// An announced event: delivered in order, after any it was missing.
@@ -263,7 +324,7 @@ async fn announcement(
     cluster: &Cluster,
     conn: &mut redis::aio::MultiplexedConnection,
     keys: &Keys,
-    cursor: &mut Cursor,
+    state: &mut LinkState,
     payload: &[u8],
 ) -> Result<(), String> {
     let Some((at, event)) = events::parse_announcement(payload) else {
@@ -273,16 +334,16 @@ async fn announcement(
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         return Ok(());
     };
-    match cursor.step(at) {
+    match state.cursor.step(at) {
         Step::Skip => return Ok(()),
         Step::Deliver => {}
-        Step::Fill(from, to) => fill(cluster, conn, keys, cursor, (at.0, from), (at.0, to)).await?,
-        Step::NewEpoch => cluster
-            .hub
-            .events_lost("the cluster lost its record of events; here is a fresh snapshot"),
+        Step::Fill(from, to) => fill(cluster, conn, keys, state, (at.0, from), (at.0, to)).await?,
+        Step::NewEpoch => cluster.hub.events_lost(
+            "the cluster lost its record of events; here is a fresh snapshot",
+            None,
+        ),
     }
-    cluster.hub.deliver(&event);
-    cursor.0 = Some(at);
+    deliver(cluster, state, at, &event);
     Ok(())
 }
 

@@ -74,6 +74,9 @@ pub struct Hub {
     pub(super) latest: ArcSwapOption<Latest>,
     /// In a cluster, the latest snapshot of each instance.
     pub(super) latest_each: ArcSwap<HashMap<Arc<str>, Arc<Latest>>>,
+    /// The id clients saw last on a custom event (0 before any): a cluster's snapshots
+    /// carry it, so a client's `Last-Event-ID` is always a place in the events.
+    pub(super) last_shown: AtomicU64,
     /// Clients narrowed to each instance: only those instances' snapshots are streamed.
     pub(super) watched: Mutex<HashMap<Arc<str>, usize>>,
     /// Also serialises publishing, so ids reach the ring in order.
@@ -97,6 +100,7 @@ impl Hub {
             latest: ArcSwapOption::empty(),
             latest_each: ArcSwap::from_pointee(HashMap::new()),
             watched: Mutex::new(HashMap::new()),
+            last_shown: AtomicU64::new(0),
             replay: Mutex::new(Replay {
                 events: VecDeque::with_capacity(replay.min(4_096)),
                 capacity: replay,
@@ -184,8 +188,11 @@ impl Hub {
 
     /// Forgets every event kept for replay and tells every client that events may be
     /// missing here (`event: reset`); the next snapshot follows as usual.
-    pub(super) fn reset_all(&self, reason: &str) {
+    pub(super) fn reset_all(&self, reason: &str, head: Option<u64>) {
         let mut replay = self.replay();
+        if let Some(head) = head {
+            self.last_shown.store(head, Ordering::Relaxed);
+        }
         replay.events.clear();
         replay.bytes = 0;
         replay.floor = self.next_id.load(Ordering::Relaxed);

@@ -33,16 +33,19 @@ impl Scope {
 }
 
 impl Hub {
-    /// A cluster's snapshots: all instances added up, and each instance's own. They carry
-    /// no id, so a client's `Last-Event-ID` is always the last custom event it got.
+    /// A cluster's snapshots: all instances added up, and each instance's own. Their id is
+    /// the last custom event's (none before any), so a client's `Last-Event-ID` is always
+    /// a place in the events, valid on every instance.
     pub fn publish_cluster(&self, all: DashboardSnapshot, each: Vec<(String, DashboardSnapshot)>) {
+        let shown = self.last_shown.load(std::sync::atomic::Ordering::Relaxed);
+        let shown = (shown > 0).then_some(shown);
         let latest = |snapshot: DashboardSnapshot, scope: Scope| {
             let json: Arc<str> = serde_json::to_string(&snapshot)
                 .expect("a snapshot always serialises")
                 .into();
             let frame = Frame {
                 id: None,
-                bytes: frame::event(None, Some("snapshot"), &json),
+                bytes: frame::event(shown, Some("snapshot"), &json),
                 custom: None,
                 scope,
             };

@@ -196,17 +196,13 @@ async fn resume_in_cluster(
                     )
                 })
                 .collect();
-            (frames, events.last().map(|e| e.id))
+            // Nothing missed: still nothing at or before `shown` may come twice.
+            (frames, Some(events.last().map_or(shown, |e| e.id)))
         }
         Err(reason) => (vec![reset_frame(&reason)], None),
     };
     frames.extend(hub.catch_up(None, instance));
     (frames, through)
-}
-
-/// Whether two cluster ids are of one epoch (see `cluster::events`).
-fn same_epoch(a: u64, b: u64) -> bool {
-    a >> 32 == b >> 32
 }
 
 /// `?channels=a,b`: at most [`MAX_CHANNELS`] names of at most 64 bytes.
@@ -266,7 +262,7 @@ fn frames(state: Client) -> impl futures_util::Stream<Item = Result<Bytes, Infal
             };
             s.last_id = frame.id.unwrap_or(s.last_id);
             if let (Some(through), Some(custom)) = (s.replayed_through, &frame.custom)
-                && same_epoch(custom.shown, through)
+                && super::uplink::same_epoch(custom.shown, through)
                 && custom.shown <= through
             {
                 continue;

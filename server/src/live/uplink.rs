@@ -15,6 +15,27 @@ use super::hub::Hub;
 /// How long `POST {path}/api/events` waits for the cluster's id before answering without.
 const ID_WAIT: Duration = Duration::from_secs(2);
 
+/// Cluster ids: `2^52 + epoch * 2^31 + seq` (see `cluster::events`).
+/// Where cluster ids begin.
+const BASE: u64 = 1 << 52;
+pub const SEQ_BITS: u32 = 31;
+
+pub fn pack(epoch: u64, seq: u64) -> u64 {
+    BASE + (epoch << SEQ_BITS) + (seq & ((1 << SEQ_BITS) - 1))
+}
+
+/// `(epoch, seq)` of a cluster id; `None` for any other id.
+pub fn unpack(id: u64) -> Option<(u64, u64)> {
+    let rest = id.checked_sub(BASE)?;
+    let epoch = rest >> SEQ_BITS;
+    (epoch > 0 && epoch < 1 << 20).then_some((epoch, rest & ((1 << SEQ_BITS) - 1)))
+}
+
+/// Whether two ids are cluster ids of one epoch.
+pub fn same_epoch(a: u64, b: u64) -> bool {
+    matches!((unpack(a), unpack(b)), (Some(x), Some(y)) if x.0 == y.0)
+}
+
 /// A custom event as the cluster delivers it: with the id every instance shows.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RemoteEvent {
@@ -24,6 +45,8 @@ pub struct RemoteEvent {
     pub time_ms: u64,
     /// One line of JSON.
     pub data: String,
+    /// The sender's token for it (0: none).
+    pub token: u64,
 }
 
 /// Why events after an id cannot be replayed: the client starts over (`reset`).
@@ -97,7 +120,8 @@ impl Hub {
 
     /// Events may be missing (the cluster lost its record, or this instance missed more
     /// than it can recover): every client is told, and nothing before is replayed.
-    pub fn events_lost(&self, reason: &str) {
-        self.reset_all(reason);
+    /// `head`: the id the cluster's record is at now, which clients then resume from.
+    pub fn events_lost(&self, reason: &str, head: Option<u64>) {
+        self.reset_all(reason, head);
     }
 }
