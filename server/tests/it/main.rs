@@ -12,6 +12,7 @@ mod embed;
 mod events;
 mod history;
 mod live;
+mod postgres;
 mod redis;
 mod sessions;
 mod shutdown;

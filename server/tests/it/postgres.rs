@@ -1,0 +1,179 @@
+//! A real, throwaway PostgreSQL: a cluster made with `initdb` in a temporary directory,
+//! started with `pg_ctl` on a free loopback port (as the `postgres` user when the tests
+//! run as root, which PostgreSQL refuses to run as), stopped and removed when dropped.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use super::common::TempDir;
+
+pub struct Postgres {
+    pub port: u16,
+    bin: PathBuf,
+    dir: TempDir,
+    /// `Some("postgres")` when commands must run as that user.
+    user: Option<&'static str>,
+}
+
+/// Debian puts the server's programs in `/usr/lib/postgresql/<version>/bin`, not on `PATH`.
+fn bin_dir() -> PathBuf {
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .expect("PostgreSQL is installed (scripts/setup.sh)")
+        .filter_map(|e| Some(e.ok()?.path().join("bin")))
+        .filter(|bin| bin.join("initdb").exists())
+        .collect();
+    versions.sort();
+    versions.pop().expect("an initdb under /usr/lib/postgresql")
+}
+
+impl Postgres {
+    pub fn start() -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        // SAFETY: geteuid has no preconditions.
+        let root = unsafe { libc::geteuid() } == 0;
+        let pg = Self {
+            port,
+            bin: bin_dir(),
+            dir: TempDir::new("postgres"),
+            user: root.then_some("postgres"),
+        };
+        if root {
+            let chown = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&pg.dir.0)
+                .status()
+                .unwrap();
+            assert!(chown.success());
+        }
+        let data = pg.data();
+        pg.run(
+            "initdb",
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            ],
+        );
+        let options = format!(
+            "-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={} -c fsync=off",
+            pg.dir.0.display()
+        );
+        let log = pg.dir.0.join("log");
+        pg.run(
+            "pg_ctl",
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-l",
+                log.to_str().unwrap(),
+                "-o",
+                &options,
+                "-w",
+                "start",
+            ],
+        );
+        pg
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.0.join("data")
+    }
+
+    /// One of the server's programs, as the right user.
+    fn command(&self, program: &str) -> Command {
+        let path = self.bin.join(program);
+        match self.user {
+            Some(user) => {
+                let mut c = Command::new("runuser");
+                c.args(["-u", user, "--"])
+                    .arg(path)
+                    .current_dir(&self.dir.0);
+                c
+            }
+            None => Command::new(path),
+        }
+    }
+
+    /// Runs a program to the end; panics with its output on failure.
+    fn run(&self, program: &str, args: &[&str]) -> Output {
+        let out = self
+            .command(program)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("{program}: {e}"));
+        assert!(
+            out.status.success(),
+            "{program} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    /// `postgres://postgres@127.0.0.1:{port}/postgres`.
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// A query through `psql` over TCP, for what tests check behind Sightline's back.
+    pub fn psql(&self, sql: &str) -> String {
+        let port = self.port.to_string();
+        let out = self.run(
+            "psql",
+            &[
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-At",
+                "-c",
+                sql,
+            ],
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let data = self.data();
+        let _ = self
+            .command("pg_ctl")
+            .args([
+                "-D",
+                data.to_str().unwrap(),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ])
+            .stdin(std::process::Stdio::null())
+            .output();
+    }
+}
+
+#[test]
+fn a_throwaway_cluster_starts_answers_and_stops() {
+    let pg = Postgres::start();
+    assert_eq!(pg.psql("select 40 + 2"), "42");
+    assert!(pg.url().ends_with(&format!(":{}/postgres", pg.port)));
+    let data = pg.data();
+    drop(pg);
+    // Stopped and removed with its directory.
+    assert!(!data.exists());
+}
