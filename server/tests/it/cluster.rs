@@ -7,7 +7,7 @@ use futures_util::future::join_all;
 use serde_json::Value;
 use sightline::Config;
 
-use super::common::{SseClient, TestApp, fast_config, spawn};
+use super::common::{SseClient, TestApp, fast_config, spawn, start_binary};
 use super::redis::Redis;
 
 pub fn member(redis: &Redis, id: &str) -> Config {
@@ -238,11 +238,11 @@ async fn customs(client: &mut SseClient, last: &str) -> Vec<String> {
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_instance_killed_outright_goes_stale_then_leaves_the_live_rates() {
-    use std::io::BufRead;
     let redis = Redis::start();
     let a = spawn(member(&redis, "a")).await;
     // A real process of its own, so it can die without a word.
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sightline"))
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_sightline"));
+    command
         .args([
             "--addr",
             "127.0.0.1:0",
@@ -253,27 +253,8 @@ async fn an_instance_killed_outright_goes_stale_then_leaves_the_live_rates() {
         ])
         .args(["--snapshot-interval-ms", "100", "--log-events", "off"])
         .args(["--redis-url", &redis.url(), "--instance-id", "doomed"])
-        .args(["--cluster", "test"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (lines, line) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for l in std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-        {
-            let _ = lines.send(l);
-        }
-    });
-    let addr = loop {
-        let l = line.recv_timeout(Duration::from_secs(30)).unwrap();
-        if let Some(rest) = l.split("dashboard: http://").nth(1) {
-            break rest.split('/').next().unwrap().to_owned();
-        }
-    };
+        .args(["--cluster", "test"]);
+    let (mut child, addr) = start_binary(command);
     for _ in 0..6 {
         let r = reqwest::get(format!("http://{addr}/api/users"))
             .await

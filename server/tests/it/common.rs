@@ -347,3 +347,42 @@ pub fn rss_of(status_file: &str) -> u64 {
         .unwrap();
     kb * 1024
 }
+
+/// Starts the `sightline` binary with `command`'s arguments (stdout piped) and returns it
+/// with the address it prints; the rest of its output is read and dropped.
+pub fn start_binary(mut command: std::process::Command) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (lines, line) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = lines.send(l);
+        }
+    });
+    let addr = loop {
+        let l = line
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the server prints its address");
+        if let Some(rest) = l.split("dashboard: http://").nth(1) {
+            break rest.split('/').next().unwrap().to_owned();
+        }
+    };
+    (child, addr)
+}
+
+/// A free loopback port (nothing listens on it once this returns).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}

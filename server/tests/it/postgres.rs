@@ -2,11 +2,10 @@
 //! started with `pg_ctl` on a free loopback port (as the `postgres` user when the tests
 //! run as root, which PostgreSQL refuses to run as), stopped and removed when dropped.
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use super::common::TempDir;
+use super::common::{TempDir, free_port};
 
 pub struct Postgres {
     pub port: u16,
@@ -29,11 +28,7 @@ fn bin_dir() -> PathBuf {
 
 impl Postgres {
     pub fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         // SAFETY: geteuid has no preconditions.
         let root = unsafe { libc::geteuid() } == 0;
         let pg = Self {

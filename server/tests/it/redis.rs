@@ -1,11 +1,11 @@
 //! A real, throwaway `redis-server` on a free loopback port, stopped when dropped. It can
 //! be stopped and started again on the same port (an outage).
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use super::common::TempDir;
+use super::common::{TempDir, free_port};
 
 pub struct Redis {
     pub port: u16,
@@ -15,11 +15,7 @@ pub struct Redis {
 
 impl Redis {
     pub fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let mut redis = Self {
             port,
             dir: TempDir::new("redis"),

@@ -1,12 +1,11 @@
 //! Nothing is lost at shutdown: requests that finish while the server drains are
 //! recorded and written to history, in an embedding app and in the standalone server.
 
-use std::io::BufRead;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use crate::common::{TempDir, fast_config};
+use crate::common::{TempDir, fast_config, start_binary};
 use axum::{Router, routing::get};
 use sightline::{Config, Sightline};
 use sightline_app::history::TimeRange;
@@ -135,36 +134,15 @@ async fn slow_request(addr: &str) -> tokio::task::JoinHandle<bool> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_writes_requests_that_finish_while_it_drains() {
     let dir = TempDir::new("drain-server");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sightline"))
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_sightline"));
+    command
         .args(["--addr", "127.0.0.1:0", "--auth", "off", "--demo"])
         .args(["--sample-interval-ms", "100", "--log-events", "off"])
         .arg("--db-path")
         .arg(dir.db())
         .arg("--data-dir")
-        .arg(&dir.0)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    // The server prints its address; the rest of its output is read and dropped.
-    let stdout = child.stdout.take().unwrap();
-    let (lines, line) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for l in std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-        {
-            let _ = lines.send(l);
-        }
-    });
-    let addr = loop {
-        let l = line
-            .recv_timeout(Duration::from_secs(30))
-            .expect("the server prints its address");
-        if let Some(rest) = l.split("dashboard: http://").nth(1) {
-            break rest.split('/').next().unwrap().to_owned();
-        }
-    };
+        .arg(&dir.0);
+    let (mut child, addr) = start_binary(command);
 
     let mut slow = Vec::new();
     for _ in 0..IN_FLIGHT {
