@@ -143,9 +143,11 @@ fn meta_content(name: &str) -> Option<String> {
     }
 }
 
-/// The current user, as provided by `App`.
+/// The current user: as `App` provides it on the server, from the page in an island.
 pub fn use_user() -> Option<Principal> {
-    use_context::<CurrentUser>().and_then(|u| u.0)
+    use_context::<CurrentUser>()
+        .unwrap_or_else(CurrentUser::from_request)
+        .0
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! The path the dashboard is mounted under (`/sightline` by default).
 //!
 //! The server knows it from its configuration and provides it as context; the browser reads
-//! it back from a `<meta>` tag the server rendered, so both sides route identically.
+//! it back from a `<meta>` tag the server rendered, so islands build the same links and
+//! API addresses the server does.
 
 use std::sync::Arc;
 

@@ -1,7 +1,12 @@
 //! The Sightline dashboard: the HTML shell, the app and its routes.
 //!
-//! Everything here renders on the server (feature `ssr`) and hydrates in the browser
-//! (feature `hydrate`). The dashboard lives under a configurable base path; see [`BasePath`].
+//! Everything here renders on the server (feature `ssr`). Only the parts that change in
+//! the browser are islands (`#[island]`), compiled to WASM (feature `hydrate`) and hydrated
+//! where they sit in the page: the live badge, the instance picker and the theme toggle in
+//! the header, the Dashboard's live view, and, fetched with their pages, the Events feed,
+//! chart pointers, the custom range and the settings form. Pages are links between
+//! server-rendered documents. The dashboard lives under a configurable base path; see
+//! [`BasePath`].
 
 #![recursion_limit = "256"]
 
@@ -10,6 +15,7 @@ pub mod auth;
 pub mod base;
 pub mod clock;
 pub mod components;
+pub mod cookie;
 pub mod format;
 pub mod history;
 pub mod hydration;
@@ -28,12 +34,10 @@ use leptos_router::{
 pub use base::BasePath;
 
 use components::layout::Layout;
-use leptos_router::Lazy;
 use pages::{
-    dashboard::DashboardPage,
-    lazy::{AppMetricsRoute, EndpointsRoute, ErrorsRoute, EventsRoute, SettingsRoute, SystemRoute},
-    login::LoginPage,
-    not_found::NotFoundPage,
+    app_metrics::AppMetricsPage, dashboard::DashboardPage, endpoints::EndpointsPage,
+    errors::ErrorsPage, events::EventsPage, login::LoginPage, not_found::NotFoundPage,
+    settings::SettingsPage, system::SystemPage,
 };
 
 /// The document around [`App`], rendered on the server for every page.
@@ -49,6 +53,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name=base::META_NAME content=base.as_str().to_owned()/>
+                <meta name=clock::META_NAME content=clock::rendered_offset().to_string()/>
                 <meta name=auth::META_NAME content=auth::CurrentUser::from_request().meta_content()/>
                 {auth::password_generated()
                     .then(|| view! { <meta name=auth::GENERATED_META_NAME content="1"/> })}
@@ -75,15 +80,6 @@ pub fn App() -> impl IntoView {
     provide_context(user);
     live::provide_live(&base, signed_in);
     clock::provide_local_offset();
-    // Server functions live below the base path too.
-    #[cfg(feature = "hydrate")]
-    if leptos::server_fn::client::get_server_url().is_empty() {
-        let _ = leptos::server_fn::client::try_set_server_url(base.as_str().to_owned().leak());
-    }
-
-    // Effects run only in the browser, so this marks the moment hydration finished.
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
 
     view! {
         <Stylesheet id="leptos" href=hydration::asset(&base, "css")/>
@@ -91,16 +87,17 @@ pub fn App() -> impl IntoView {
         <Meta name="description" content="Sightline: live metrics for this service"/>
         <Title formatter=|page: String| format!("{page} · Sightline")/>
         <Router base=base.as_str().to_owned()>
-            <div class="app" data-hydrated=move || hydrated.get().to_string()>
+            // The boot script marks the islands hydrated (`hydration.rs`).
+            <div class="app" data-hydrated="false">
                 <Layout>
                     <Routes fallback=NotFoundPage>
                         <Route path=StaticSegment("") view=DashboardPage/>
-                        <Route path=StaticSegment("system") view={Lazy::<SystemRoute>::new()} ssr=SsrMode::Async/>
-                        <Route path=StaticSegment("endpoints") view={Lazy::<EndpointsRoute>::new()} ssr=SsrMode::Async/>
-                        <Route path=StaticSegment("app-metrics") view={Lazy::<AppMetricsRoute>::new()} ssr=SsrMode::Async/>
-                        <Route path=StaticSegment("errors") view={Lazy::<ErrorsRoute>::new()} ssr=SsrMode::Async/>
-                        <Route path=StaticSegment("events") view={Lazy::<EventsRoute>::new()}/>
-                        <Route path=StaticSegment("settings") view={Lazy::<SettingsRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=StaticSegment("system") view=SystemPage ssr=SsrMode::Async/>
+                        <Route path=StaticSegment("endpoints") view=EndpointsPage ssr=SsrMode::Async/>
+                        <Route path=StaticSegment("app-metrics") view=AppMetricsPage ssr=SsrMode::Async/>
+                        <Route path=StaticSegment("errors") view=ErrorsPage ssr=SsrMode::Async/>
+                        <Route path=StaticSegment("events") view=EventsPage/>
+                        <Route path=StaticSegment("settings") view=SettingsPage ssr=SsrMode::Async/>
                         <Route path=StaticSegment("login") view=LoginPage/>
                     </Routes>
                 </Layout>

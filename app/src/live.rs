@@ -7,6 +7,9 @@
 //! [`MAX_EVENTS`], for the Events page. EventSource reconnects by itself (sending
 //! `Last-Event-ID`, so nothing is missed); if the browser gives up on a connection, a new
 //! one is opened after a pause, resuming from the last id seen.
+//!
+//! Server-rendered pages share nothing in the browser but this module: every island asks
+//! [`use_live`] for the same signals, and the connection opens once all of them hydrated.
 
 use leptos::prelude::*;
 
@@ -64,7 +67,54 @@ pub struct LiveEvents {
 }
 
 pub fn use_live_events() -> LiveEvents {
-    use_context::<LiveEvents>().expect("provide_live() is called in App")
+    use_context::<LiveEvents>().unwrap_or_else(|| page_live().1)
+}
+
+/// The page's live signals where no context provides them: in an island, in the browser.
+fn page_live() -> (Live, LiveEvents) {
+    #[cfg(feature = "hydrate")]
+    return browser_live();
+    #[cfg(not(feature = "hydrate"))]
+    panic!("provide_live() is called in App")
+}
+
+#[cfg(feature = "hydrate")]
+thread_local! {
+    /// Opens the connection; set when the first island asks for the live signals.
+    static STARTER: std::cell::RefCell<Option<Box<dyn FnOnce()>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Starts the live connection, if an island on this page uses it (browser only; the boot
+/// script calls this after hydrating every island).
+#[cfg(feature = "hydrate")]
+pub fn start() {
+    if let Some(start) = STARTER.with(|s| s.borrow_mut().take()) {
+        start();
+    }
+}
+
+/// The live signals in the browser: one set per page, shared by every island (islands
+/// have no common parent to provide them).
+#[cfg(feature = "hydrate")]
+fn browser_live() -> (Live, LiveEvents) {
+    thread_local! {
+        static LIVE: std::cell::OnceCell<(Live, LiveEvents)> = const { std::cell::OnceCell::new() };
+    }
+    LIVE.with(|cell| {
+        *cell.get_or_init(|| {
+            let owner = Owner::new();
+            let pair = owner.with(|| {
+                let signed_in = crate::auth::CurrentUser::from_request().0.is_some();
+                let live = provide_live(&BasePath::current(), signed_in);
+                (
+                    live,
+                    use_context::<LiveEvents>().expect("provided just now"),
+                )
+            });
+            std::mem::forget(owner);
+            pair
+        })
+    })
 }
 
 /// Signals fed by the live stream.
@@ -81,7 +131,7 @@ pub struct Live {
 
 /// Reads the live signals provided by [`provide_live`].
 pub fn use_live() -> Live {
-    use_context::<Live>().expect("provide_live() is called in App")
+    use_context::<Live>().unwrap_or_else(|| page_live().0)
 }
 
 /// The `<script>` carrying the first snapshot to the browser (rendered by the server).
@@ -93,7 +143,8 @@ pub fn InitialSnapshotScript() -> impl IntoView {
     view! { <script type="application/json" id=INITIAL_SNAPSHOT_ID inner_html=json></script> }
 }
 
-/// Creates the live signals and, in the browser, the connection that drives them (only
+/// Creates the live signals (in `App` on the server; in the browser, once per page for all
+/// islands) and, in the browser, the connection that drives them, opened by [`start`] (only
 /// when signed in: the stream is closed to everyone else).
 pub fn provide_live(base: &BasePath, signed_in: bool) -> Live {
     let (status, set_status) = signal(LiveStatus::Connecting);
@@ -126,7 +177,9 @@ pub fn provide_live(base: &BasePath, signed_in: bool) -> Live {
             received: set_received,
             last_id: std::rc::Rc::new(std::cell::Cell::new(None)),
         };
-        Effect::new(move |_| {
+        // Started once every island on the page has hydrated ([`start`]), so that no
+        // island hydrates against values the server did not render.
+        let start = move || {
             if !signed_in {
                 return;
             }
@@ -139,8 +192,9 @@ pub fn provide_live(base: &BasePath, signed_in: bool) -> Live {
                 move || set_now.set(Some(clock())),
                 std::time::Duration::from_secs(1),
             );
-            browser::connect(url.clone(), sinks.clone());
-        });
+            browser::connect(url, sinks);
+        };
+        STARTER.with(|s| *s.borrow_mut() = Some(Box::new(start)));
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = (

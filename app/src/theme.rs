@@ -37,28 +37,13 @@ impl Theme {
 
     /// Finds the theme in a `Cookie:` header value.
     pub fn from_cookie_header(header: &str) -> Option<Self> {
-        header
-            .split(';')
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, _)| *name == COOKIE)
-            .and_then(|(_, value)| Self::parse(value.trim()))
+        crate::cookie::find(header, COOKIE).and_then(Self::parse)
     }
 }
 
 /// The theme the current request asked for with its cookie, if any (server only).
 pub fn requested_theme() -> Option<Theme> {
-    #[cfg(feature = "ssr")]
-    {
-        let parts = use_context::<http::request::Parts>()?;
-        parts
-            .headers
-            .get_all(http::header::COOKIE)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .find_map(Theme::from_cookie_header)
-    }
-    #[cfg(not(feature = "ssr"))]
-    None
+    crate::cookie::from_request(COOKIE).and_then(|value| Theme::parse(&value))
 }
 
 /// The theme the page shows now: the explicit choice on `<html>`, else the system's.
@@ -99,7 +84,7 @@ fn apply(theme: Theme) {
 }
 
 /// The header button that switches between light and dark.
-#[component]
+#[island]
 pub fn ThemeToggle() -> impl IntoView {
     let on_click = move |_| {
         #[cfg(feature = "hydrate")]

@@ -1,5 +1,6 @@
-//! SVG charts, drawn on the server and interactive once hydrated: a line chart over time
-//! (hover shows the time and every series' value there) and a horizontal bar chart.
+//! SVG charts, drawn on the server: a line chart over time, an island fetched with its page
+//! (hover shows the time and every series' value there), and a horizontal bar chart with
+//! no script at all.
 //!
 //! Geometry is plain functions of the data, tested below; colours come from CSS classes,
 //! so both themes apply.
@@ -18,7 +19,7 @@ const TOP: f64 = 10.0;
 const BOTTOM: f64 = 24.0;
 
 /// What a chart's values measure; sets the axis labels.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Unit {
     Percent,
     Bytes,
@@ -43,19 +44,19 @@ impl Unit {
 }
 
 /// One series of a line chart; `class` picks its colour (`s1`..`s4`).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Line {
-    pub label: &'static str,
+    pub label: String,
     pub points: Points,
-    pub class: &'static str,
+    pub class: String,
 }
 
 impl Line {
-    pub fn new(label: &'static str, points: Points, class: &'static str) -> Self {
+    pub fn new(label: &str, points: Points, class: &str) -> Self {
         Self {
-            label,
+            label: label.to_owned(),
             points,
-            class,
+            class: class.to_owned(),
         }
     }
 }
@@ -129,17 +130,17 @@ pub fn nearest(points: &Points, t: u64) -> Option<usize> {
 }
 
 /// A line chart of `lines` over `[from_ms, to_ms)`.
-#[component]
+#[island(lazy)]
 pub fn LineChart(
-    title: &'static str,
+    #[prop(into)] title: String,
     unit: Unit,
     from_ms: u64,
     to_ms: u64,
     step_ms: u64,
     lines: Vec<Line>,
     /// `data-testid` of the figure.
-    #[prop(optional)]
-    testid: &'static str,
+    #[prop(into)]
+    testid: String,
 ) -> impl IntoView {
     let offset = use_local_offset();
     let max = nice_ceiling(
@@ -177,7 +178,7 @@ pub fn LineChart(
         .collect();
     let legend: Vec<_> = lines
         .iter()
-        .map(|l| view! { <li class=l.class><span class="swatch"></span>{l.label}</li> })
+        .map(|l| view! { <li class=l.class.clone()><span class="swatch"></span>{l.label.clone()}</li> })
         .collect();
 
     // The hovered time, snapped to the nearest point of the first series with data.
@@ -243,7 +244,7 @@ pub fn LineChart(
 
     view! {
         <figure class="chart panel" data-testid=testid data-points=points data-from=from_ms data-to=to_ms>
-            <figcaption>{title}</figcaption>
+            <figcaption>{title.clone()}</figcaption>
             <svg
                 viewBox=format!("0 0 {WIDTH} {HEIGHT}")
                 role="img"

@@ -38,7 +38,7 @@ fn escape(raw: &str) -> String {
 ///
 /// The options (and the table below) are written as HTML strings: they only ever show
 /// text, and this keeps the Dashboard's WASM small.
-#[component]
+#[island]
 pub fn InstancePicker() -> impl IntoView {
     let cluster = cluster();
     let options = move || {

@@ -1,9 +1,9 @@
 //! The frame around every page: header (product, live badge, theme) and sidebar.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
+use leptos_router::hooks::{use_location, use_query_map};
 
-use super::instances::InstancePicker;
+use super::instances::{INSTANCE_PARAM, InstancePicker};
 use super::live_badge::LiveBadge;
 use crate::BasePath;
 use crate::auth::use_user;
@@ -34,12 +34,25 @@ pub fn Layout(children: Children) -> impl IntoView {
             </form>
         }
     });
+    // Pages are separate documents: the instance picked in a cluster follows every link.
+    let keep = use_query_map()
+        .with_untracked(|q| q.get(INSTANCE_PARAM))
+        .filter(|id| !id.is_empty())
+        .map(|id| {
+            format!(
+                "?{INSTANCE_PARAM}={}",
+                crate::history::encode_component(&id)
+            )
+        })
+        .unwrap_or_default();
+    let here = use_location().pathname.get_untracked();
+    let here = here.trim_end_matches('/');
     view! {
         <header class="topbar">
-            <A href=base.as_str().to_owned() attr:class="brand">
+            <a href=format!("{}{keep}", base.as_str()) class="brand">
                 <span class="brand-mark" aria-hidden="true"></span>
                 "Sightline"
-            </A>
+            </a>
             <div class="topbar-right">
                 {signed_in.then(|| view! { <InstancePicker/> <LiveBadge/> })}
                 {account}
@@ -51,12 +64,13 @@ pub fn Layout(children: Children) -> impl IntoView {
                 {NAV
                     .into_iter()
                     .map(|(label, path)| {
-                        let href = if path == "/" { base.as_str().to_owned() } else { base.join(path) };
+                        let page = if path == "/" { base.as_str().to_owned() } else { base.join(path) };
+                        let current = (page.trim_end_matches('/') == here).then_some("page");
                         view! {
                             <li>
-                                <A href=href exact=true>
+                                <a href=format!("{page}{keep}") aria-current=current>
                                     {label}
-                                </A>
+                                </a>
                             </li>
                         }
                     })

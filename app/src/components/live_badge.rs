@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use crate::live::{LiveStatus, use_live};
 
-#[component]
+#[island]
 pub fn LiveBadge() -> impl IntoView {
     let live = use_live();
     let label = move || match live.status.get() {
@@ -35,9 +35,9 @@ pub fn LiveBadge() -> impl IntoView {
             <span class="dot" aria-hidden="true"></span>
             <span class="state">{label}</span>
             <span class="age">{age}</span>
-            <Show when=degraded>
+            {move || degraded().then(|| view! {
                 <span class="degraded" data-testid="cluster-degraded">"· cluster degraded: this instance only"</span>
-            </Show>
+            })}
         </span>
     }
     .into_any()

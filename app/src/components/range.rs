@@ -2,8 +2,7 @@
 //! page's filters, live in the query string, so a link reproduces the view.
 
 use leptos::prelude::*;
-use leptos_router::NavigateOptions;
-use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::hooks::use_query_map;
 use leptos_router::params::ParamsMap;
 
 use crate::BasePath;
@@ -88,50 +87,16 @@ impl Links {
     }
 }
 
-/// Navigation to a path that already holds the base path.
-pub fn absolute() -> NavigateOptions {
-    NavigateOptions {
-        resolve: false,
-        ..NavigateOptions::default()
-    }
-}
-
-/// A GET form for page filters: navigates in place once hydrated; without JavaScript the
-/// browser submits it to the same page.
+/// A GET form for page filters: the browser submits it to the same page, which the server
+/// renders with the new query (no script needed).
 #[component]
 pub fn QueryForm(
     /// The page's path below the base path.
     page: &'static str,
     children: Children,
 ) -> impl IntoView {
-    let action = BasePath::current().join(page);
-    let navigate = use_navigate();
-    let target = action.clone();
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        #[cfg(feature = "hydrate")]
-        {
-            use wasm_bindgen::JsCast;
-            let Some(form) = ev
-                .target()
-                .and_then(|t| t.dyn_into::<web_sys::HtmlFormElement>().ok())
-            else {
-                return;
-            };
-            let Ok(data) = web_sys::FormData::new_with_form(&form) else {
-                return;
-            };
-            let Ok(params) = web_sys::UrlSearchParams::new_with_str_sequence_sequence(&data) else {
-                return;
-            };
-            let query: String = params.to_string().into();
-            navigate(&format!("{target}?{query}"), absolute());
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = (&navigate, &target);
-    };
     view! {
-        <form method="get" action=action on:submit=submit>
+        <form method="get" action=BasePath::current().join(page)>
             {children()}
         </form>
     }
@@ -153,7 +118,6 @@ pub fn RangePicker(
 ) -> impl IntoView {
     let links = Links::new(page);
     let range = use_range();
-    let offset = use_local_offset();
     let current = move || {
         range.with(|r| match (&r.range, &r.from) {
             (Some(p), _) => p.clone(),
@@ -186,68 +150,94 @@ pub fn RangePicker(
         })
         .collect::<Vec<_>>();
 
-    // The custom inputs start at the URL's from/to when given.
-    let initial = move |key: &'static str| {
-        let q = range.get();
-        let raw = if key == "from" { q.from } else { q.to };
-        raw.and_then(|v| v.parse::<u64>().ok())
-            .map(|ms| format::datetime_local(ms, offset.get()))
+    let (from_ms, to_ms) = range.with_untracked(|q| {
+        let ms = |v: &Option<String>| v.as_deref().and_then(|v| v.parse::<u64>().ok());
+        (ms(&q.from), ms(&q.to))
+    });
+
+    view! {
+        <section class="range-picker panel" aria-label="Time range">
+            <nav class="presets" aria-label="Range presets">{presets}</nav>
+            <CustomRange from_ms to_ms/>
+        </section>
+    }
+}
+
+/// The custom from/to: read in the browser's time zone, so an island (fetched with the
+/// page). Applying it keeps the page's other parameters and starts again at page one.
+#[island(lazy)]
+fn CustomRange(
+    /// The range's ends in the URL, if custom.
+    from_ms: Option<u64>,
+    to_ms: Option<u64>,
+) -> impl IntoView {
+    let offset = use_local_offset();
+    let initial = move |ms: Option<u64>| {
+        ms.map(|ms| format::datetime_local(ms, offset.get()))
             .unwrap_or_default()
     };
     let from_input = NodeRef::<leptos::html::Input>::new();
     let to_input = NodeRef::<leptos::html::Input>::new();
     let error = RwSignal::new(None::<String>);
-    let navigate = use_navigate();
-    let apply = {
-        let links = links.clone();
-        move |ev: leptos::ev::SubmitEvent| {
-            ev.prevent_default();
-            #[cfg(feature = "hydrate")]
-            {
-                let read = |input: NodeRef<leptos::html::Input>| {
-                    input
-                        .get()
-                        .and_then(|i| crate::clock::parse_local(&i.value()))
-                };
-                let from = read(from_input);
-                let to = read(to_input).or(Some(crate::clock::now_ms()));
-                match (from, to) {
-                    (Some(from), Some(to)) if from < to => {
-                        error.set(None);
-                        let href = links.href(&[
-                            ("range", None),
-                            ("from", Some(from.to_string())),
-                            ("to", Some(to.to_string())),
-                            ("page", None),
-                        ]);
-                        navigate(&href, absolute());
-                    }
-                    (None, _) => error.set(Some("Choose a start time.".into())),
-                    _ => error.set(Some("The start must be before the end.".into())),
+    let apply = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        #[cfg(feature = "hydrate")]
+        {
+            let read = |input: NodeRef<leptos::html::Input>| {
+                input
+                    .get()
+                    .and_then(|i| crate::clock::parse_local(&i.value()))
+            };
+            let from = read(from_input);
+            let to = read(to_input).or(Some(crate::clock::now_ms()));
+            match (from, to) {
+                (Some(from), Some(to)) if from < to => {
+                    error.set(None);
+                    go_to_range(from, to);
                 }
+                (None, _) => error.set(Some("Choose a start time.".into())),
+                _ => error.set(Some("The start must be before the end.".into())),
             }
-            #[cfg(not(feature = "hydrate"))]
-            let _ = (&links, &navigate, from_input, to_input);
         }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (from_input, to_input);
     };
 
     view! {
-        <section class="range-picker panel" aria-label="Time range">
-            <nav class="presets" aria-label="Range presets">{presets}</nav>
-            <form class="custom-range" on:submit=apply>
-                <label>
-                    "From "
-                    <input type="datetime-local" name="from" node_ref=from_input prop:value=move || initial("from")/>
-                </label>
-                <label>
-                    "To "
-                    <input type="datetime-local" name="to" node_ref=to_input prop:value=move || initial("to")/>
-                </label>
-                <button type="submit" class="button">"Apply"</button>
-                <span class="form-error" role="alert">{move || error.get()}</span>
-            </form>
-        </section>
+        <form class="custom-range" on:submit=apply>
+            <label>
+                "From "
+                <input type="datetime-local" name="from" node_ref=from_input value=move || initial(from_ms)/>
+            </label>
+            <label>
+                "To "
+                <input type="datetime-local" name="to" node_ref=to_input value=move || initial(to_ms)/>
+            </label>
+            <button type="submit" class="button">"Apply"</button>
+            <span class="form-error" role="alert">{move || error.get()}</span>
+        </form>
     }
+}
+
+/// Loads this page with the custom range `[from, to)` in place of the current one.
+#[cfg(feature = "hydrate")]
+fn go_to_range(from: u64, to: u64) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let location = window.location();
+    let search = location.search().unwrap_or_default();
+    let Ok(query) = web_sys::UrlSearchParams::new_with_str(&search) else {
+        return;
+    };
+    for key in ["range", "page"] {
+        query.delete(key);
+    }
+    query.set("from", &from.to_string());
+    query.set("to", &to.to_string());
+    let path = location.pathname().unwrap_or_default();
+    let query: String = query.to_string().into();
+    let _ = location.assign(&format!("{path}?{query}"));
 }
 
 /// The resolved range under a page's picker.

@@ -1,4 +1,5 @@
-//! App Metrics: this process and its tokio runtime over a time range; uptime live.
+//! App Metrics: this process and its tokio runtime over a time range; uptime, memory and
+//! workers now (an island, live).
 
 use leptos::prelude::*;
 
@@ -23,6 +24,18 @@ pub fn AppMetricsPage() -> impl IntoView {
         move || range.get(),
         |p| fetch_samples(SampleGroup::Runtime, p),
     );
+    view! {
+        <PageHeader title="App Metrics" intro="This process and its tokio runtime: memory, CPU, threads, tasks and scheduling lag."/>
+        <NowCards/>
+        <RangePicker page="/app-metrics"/>
+        {loaded(process, process_charts)}
+        {loaded(runtime, runtime_charts)}
+    }
+}
+
+/// This process now, from the live snapshots.
+#[island(lazy)]
+fn NowCards() -> impl IntoView {
     let live = use_live();
     let live_text = move |f: fn(&crate::snapshot::DashboardSnapshot) -> String| {
         Signal::derive(move || {
@@ -31,7 +44,6 @@ pub fn AppMetricsPage() -> impl IntoView {
         })
     };
     view! {
-        <PageHeader title="App Metrics" intro="This process and its tokio runtime: memory, CPU, threads, tasks and scheduling lag."/>
         <section class="grid cards" aria-label="Now">
             <StatCard label="Uptime" value=live_text(|s| format::duration(s.process.uptime_seconds))
                 detail=live_text(|s| format!("pid {}", s.server.pid)) testid="uptime"/>
@@ -40,9 +52,6 @@ pub fn AppMetricsPage() -> impl IntoView {
             <StatCard label="Runtime workers" value=live_text(|s| s.runtime.workers.to_string())
                 detail=live_text(|s| format!("{} tasks alive", format::count(s.runtime.alive_tasks))) testid="workers-now"/>
         </section>
-        <RangePicker page="/app-metrics"/>
-        {loaded(process, process_charts)}
-        {loaded(runtime, runtime_charts)}
     }
 }
 

@@ -12,6 +12,28 @@ use crate::snapshot::{DashboardSnapshot, StatusDistribution};
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
+    // The configured snapshot interval, as the server reports it.
+    let interval = use_live().snapshot.with_untracked(|s| {
+        s.as_ref()
+            .map(|s| s.server.snapshot_interval_ms)
+            .filter(|ms| *ms > 0)
+    });
+    let intro = match interval {
+        Some(ms) => format!(
+            "Live traffic, latency and resource use of this service, updated {}.",
+            format::every(ms)
+        ),
+        None => "Live traffic, latency and resource use of this service, updated live.".into(),
+    };
+    view! {
+        <PageHeader title="Dashboard" intro=intro/>
+        <DashboardLive/>
+    }
+}
+
+/// Everything below the heading follows the live snapshots.
+#[island]
+fn DashboardLive() -> impl IntoView {
     let live = use_live();
     // A text derived from the snapshot; a dash until the first one exists.
     let text = move |f: fn(&DashboardSnapshot) -> String| {
@@ -30,24 +52,7 @@ pub fn DashboardPage() -> impl IntoView {
         })
     };
 
-    // The configured snapshot interval, as the server reports it.
-    let intro = Signal::derive(move || {
-        let interval = live.snapshot.with(|s| {
-            s.as_ref()
-                .map(|s| s.server.snapshot_interval_ms)
-                .filter(|ms| *ms > 0)
-        });
-        match interval {
-            Some(ms) => format!(
-                "Live traffic, latency and resource use of this service, updated {}.",
-                format::every(ms)
-            ),
-            None => "Live traffic, latency and resource use of this service, updated live.".into(),
-        }
-    });
-
     view! {
-        <PageHeader title="Dashboard" intro=intro/>
         <section class="grid cards" aria-label="Traffic">
             <StatCard
                 label="Requests / s"

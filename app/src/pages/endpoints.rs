@@ -146,7 +146,7 @@ fn SearchForm() -> impl IntoView {
                     }
                 }}
                 <input type="search" name="search" placeholder="Filter routes" aria-label="Filter routes"
-                    prop:value=move || search.get().unwrap_or_default()/>
+                    value=move || search.get().unwrap_or_default()/>
                 <button type="submit" class="button">"Search"</button>
             </div>
         </QueryForm>

@@ -129,7 +129,7 @@ fn Filters() -> impl IntoView {
                     {option("503", "503")}
                 </select>
                 <input type="search" name="route" placeholder="Route or path" aria-label="Route or path"
-                    prop:value=move || route.get().unwrap_or_default()/>
+                    value=move || route.get().unwrap_or_default()/>
                 <button type="submit" class="button">"Filter"</button>
             </div>
         </QueryForm>

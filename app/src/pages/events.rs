@@ -42,6 +42,15 @@ pub fn shown(e: &LiveEvent, kind: &str, channel: &str, text: &str) -> bool {
 
 #[component]
 pub fn EventsPage() -> impl IntoView {
+    view! {
+        <PageHeader title="Events" intro="Custom events and log lines from the service, live, newest first."/>
+        <EventsFeed/>
+    }
+}
+
+/// Everything below the heading: live, so an island (its code is fetched with this page).
+#[island(lazy)]
+fn EventsFeed() -> impl IntoView {
     let events = use_live_events();
     let offset = use_local_offset();
     let kind = RwSignal::new("all".to_owned());
@@ -90,7 +99,6 @@ pub fn EventsPage() -> impl IntoView {
     let is_admin = use_user().is_some_and(|u| u.is_admin());
 
     view! {
-        <PageHeader title="Events" intro="Custom events and log lines from the service, live, newest first."/>
         {is_admin.then(|| view! { <SendEvent/> })}
         <section class="panel events-panel" data-testid="events">
             <div class="panel-head">
@@ -226,10 +234,10 @@ fn SendEvent() -> impl IntoView {
         <section class="panel" data-testid="send-event">
             <h2>"Send an event"</h2>
             <form class="search" on:submit=send>
-                <input type="text" aria-label="Event name" prop:value=name on:input=move |ev| name.set(event_target_value(&ev))/>
-                <input type="text" aria-label="Channel" placeholder="channel (optional)" prop:value=channel
+                <input type="text" aria-label="Event name" value=name on:input=move |ev| name.set(event_target_value(&ev))/>
+                <input type="text" aria-label="Channel" placeholder="channel (optional)" value=channel
                     on:input=move |ev| channel.set(event_target_value(&ev))/>
-                <input type="text" class="wide" aria-label="Data (JSON)" prop:value=data on:input=move |ev| data.set(event_target_value(&ev))/>
+                <input type="text" class="wide" aria-label="Data (JSON)" value=data on:input=move |ev| data.set(event_target_value(&ev))/>
                 <button type="submit" class="button primary">"Send"</button>
                 {move || outcome.get().map(|r| match r {
                     Ok(m) => view! { <span class="form-ok" role="status">{m}</span> }.into_any(),

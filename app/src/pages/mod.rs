@@ -5,7 +5,6 @@ pub mod dashboard;
 pub mod endpoints;
 pub mod errors;
 pub mod events;
-pub mod lazy;
 pub mod login;
 pub mod not_found;
 pub mod settings;

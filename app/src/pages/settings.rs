@@ -14,15 +14,14 @@ use crate::snapshot::StoreHealth;
 
 #[component]
 pub fn SettingsPage() -> impl IntoView {
-    let save = Action::new(|update: &SettingsUpdate| save_settings(update.clone()));
-    // Reloads after every successful save.
-    let info = Resource::new(move || save.version().get(), |_| fetch_settings());
+    let info = Resource::new(|| (), |_| fetch_settings());
     view! {
         <PageHeader title="Settings" intro="How long history is kept, what counts as slow, exports and version."/>
         {loaded(info, move |info| {
             let health = info.store.clone();
             view! {
-                <SettingsForm info=info save=save/>
+                <SettingsForm retention_days=info.retention_days slow_threshold_ms=info.slow_threshold_ms/>
+                <About info=info/>
                 <StoreHealthPanel health=health/>
             }
         })}
@@ -30,11 +29,11 @@ pub fn SettingsPage() -> impl IntoView {
     }
 }
 
-#[component]
-fn SettingsForm(
-    info: SettingsInfo,
-    save: Action<SettingsUpdate, Result<SettingsInfo, ServerFnError>>,
-) -> impl IntoView {
+/// Retention and slow threshold, saved through `save_settings` (which checks the role
+/// again): an island, fetched with this page.
+#[island(lazy)]
+fn SettingsForm(retention_days: u32, slow_threshold_ms: u64) -> impl IntoView {
+    let save = Action::new(|update: &SettingsUpdate| save_settings(update.clone()));
     let retention = NodeRef::<leptos::html::Input>::new();
     let threshold = NodeRef::<leptos::html::Input>::new();
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -59,8 +58,6 @@ fn SettingsForm(
             }
         })
     };
-    let oldest = info.oldest_ms;
-    let offset = crate::clock::use_local_offset();
     let is_admin = crate::auth::use_user().is_some_and(|u| u.is_admin());
     view! {
         <section class="panel">
@@ -73,13 +70,13 @@ fn SettingsForm(
                 <label>
                     <span>"Keep history for (days)"</span>
                     <input type="number" name="retention_days" min="1" max="365" required
-                        node_ref=retention value=info.retention_days data-testid="retention-days"/>
+                        node_ref=retention value=retention_days data-testid="retention-days"/>
                     <small>"10 s detail for a day, 1 min for a week, 1 h after that."</small>
                 </label>
                 <label>
                     <span>"Slow request threshold (ms)"</span>
                     <input type="number" name="slow_threshold_ms" min="1" max="3600000" required
-                        node_ref=threshold value=info.slow_threshold_ms data-testid="slow-threshold"/>
+                        node_ref=threshold value=slow_threshold_ms data-testid="slow-threshold"/>
                     <small>"Requests at least this slow are kept one by one."</small>
                 </label>
                 </fieldset>
@@ -89,6 +86,15 @@ fn SettingsForm(
                 {outcome}
             </form>
         </section>
+    }
+}
+
+/// Version and database facts.
+#[component]
+fn About(info: SettingsInfo) -> impl IntoView {
+    let oldest = info.oldest_ms;
+    let offset = crate::clock::use_local_offset();
+    view! {
         <section class="panel" data-testid="version-info">
             <h2>"About"</h2>
             <dl class="facts">
