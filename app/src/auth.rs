@@ -88,7 +88,7 @@ impl CurrentUser {
 
 #[cfg(not(feature = "ssr"))]
 fn read_meta() -> Option<Principal> {
-    parse_meta(&meta_content(META_NAME)?)
+    parse_meta(&crate::hydration::page_meta(META_NAME)?)
 }
 
 /// Reads [`CurrentUser::meta_content`] back.
@@ -122,24 +122,7 @@ pub fn password_generated() -> bool {
     }
     #[cfg(not(feature = "ssr"))]
     {
-        meta_content(GENERATED_META_NAME).is_some()
-    }
-}
-
-#[cfg(not(feature = "ssr"))]
-fn meta_content(name: &str) -> Option<String> {
-    #[cfg(feature = "hydrate")]
-    {
-        web_sys::window()?
-            .document()?
-            .query_selector(&format!("meta[name=\"{name}\"]"))
-            .ok()??
-            .get_attribute("content")
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = name;
-        None
+        crate::hydration::page_meta(GENERATED_META_NAME).is_some()
     }
 }
 

@@ -68,18 +68,8 @@ impl BasePath {
         Self::from_document().unwrap_or_default()
     }
 
-    #[cfg(feature = "hydrate")]
     fn from_document() -> Option<Self> {
-        let document = web_sys::window()?.document()?;
-        let meta = document
-            .query_selector(&format!("meta[name=\"{META_NAME}\"]"))
-            .ok()??;
-        Self::parse(&meta.get_attribute("content")?).ok()
-    }
-
-    #[cfg(not(feature = "hydrate"))]
-    fn from_document() -> Option<Self> {
-        None
+        Self::parse(&crate::hydration::page_meta(META_NAME)?).ok()
     }
 }
 

@@ -11,6 +11,24 @@ use leptos::prelude::*;
 
 use crate::BasePath;
 
+/// The `content` of the `<meta name=...>` the server rendered (browser only: `None` on the
+/// server, which knows these values from context).
+pub fn page_meta(name: &str) -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    {
+        web_sys::window()?
+            .document()?
+            .query_selector(&format!("meta[name=\"{name}\"]"))
+            .ok()??
+            .get_attribute("content")
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = name;
+        None
+    }
+}
+
 /// The cargo-leptos `name` in Cargo.toml: the site is `pkg/sightline.{js,wasm,css}`.
 pub const SITE_NAME: &str = "sightline";
 
