@@ -53,6 +53,10 @@ mod backend {
         fn slow(&self, p: SlowParams) -> Answer<RecordsPage>;
         fn errors(&self, p: ErrorsParams) -> Answer<RecordsPage>;
         fn error_distribution(&self, p: RangeParams) -> Answer<ErrorDistribution>;
+        /// Instances with history in the range, first and last windows.
+        fn instances(&self, p: RangeParams) -> Answer<InstancesHistory>;
+        /// Ids of every instance with stored history, as last read (never waits).
+        fn known_instances(&self) -> Vec<String>;
         fn settings(&self) -> Answer<SettingsInfo>;
         fn save_settings(&self, update: SettingsUpdate) -> Answer<SettingsInfo>;
     }

@@ -72,9 +72,17 @@ impl Builder {
         self
     }
 
+    /// History in PostgreSQL, shared by the instances of one service
+    /// (`postgres://user:password@host:5432/db`); takes the place of the SQLite file.
+    pub fn postgres(mut self, url: impl Into<String>) -> Self {
+        self.config.database_url = Some(url.into());
+        self
+    }
+
     /// Keep no history: the live view only.
     pub fn without_history(mut self) -> Self {
         self.config.db_path = None;
+        self.config.database_url = None;
         self
     }
 

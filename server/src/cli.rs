@@ -68,6 +68,15 @@ pub struct Cli {
     #[arg(long, env = "SIGHTLINE_DB_PATH", default_value = DEFAULT_DB_PATH)]
     pub db_path: PathBuf,
 
+    /// Keep history in PostgreSQL, shared by several instances, instead of SQLite
+    /// (`postgres://user:password@host:5432/db`; `?sslmode=require` for TLS).
+    #[arg(long, env = "SIGHTLINE_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Start even if PostgreSQL does not answer: history is unavailable until it does.
+    #[arg(long, env = "SIGHTLINE_WAIT_FOR_DATABASE")]
+    pub wait_for_database: bool,
+
     /// Keep no history: the live view only.
     #[arg(long, env = "SIGHTLINE_NO_HISTORY")]
     pub no_history: bool,
@@ -254,6 +263,11 @@ impl Cli {
                 .cloned()
                 .collect(),
             db_path: (!self.no_history).then(|| self.db_path.clone()),
+            database_url: self
+                .database_url
+                .clone()
+                .filter(|u| !u.is_empty() && !self.no_history),
+            wait_for_database: self.wait_for_database,
             retention_days: self.retention_days,
             slow_threshold_ms: self.slow_threshold_ms,
             access: self.access()?,

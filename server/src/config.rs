@@ -56,8 +56,16 @@ pub struct Config {
     pub max_routes: usize,
     /// Path prefixes the middleware does not record; the dashboard's own path always is.
     pub exclude: Vec<String>,
-    /// The SQLite history database; `None` keeps no history (live view only).
+    /// The SQLite history database; `None` keeps no history (live view only), unless
+    /// `database_url` is set.
     pub db_path: Option<PathBuf>,
+    /// History in a PostgreSQL database that several instances share
+    /// (`postgres://user:password@host:5432/db`, `?sslmode=require` for TLS); takes the
+    /// place of `db_path`. `None` by default.
+    pub database_url: Option<String>,
+    /// PostgreSQL unreachable at start: start anyway (history unavailable until it
+    /// answers) instead of failing.
+    pub wait_for_database: bool,
     /// Initial settings; values saved from the Settings page take precedence.
     pub retention_days: u32,
     pub slow_threshold_ms: u64,
@@ -92,6 +100,8 @@ impl Default for Config {
             max_routes: DEFAULT_MAX_ROUTES,
             exclude: Vec::new(),
             db_path: Some(PathBuf::from(DEFAULT_DB_PATH)),
+            database_url: None,
+            wait_for_database: false,
             retention_days: DEFAULT_RETENTION_DAYS,
             slow_threshold_ms: DEFAULT_SLOW_THRESHOLD_MS,
             access: crate::auth::Access::default(),

@@ -126,9 +126,9 @@ pub enum Error {
     Config(String),
     #[error("cluster: {0}")]
     Cluster(#[from] cluster::InvalidRedisUrl),
-    #[error("opening the history database {path}: {source}")]
+    #[error("opening the history database {location}: {source}")]
     Store {
-        path: std::path::PathBuf,
+        location: String,
         source: store::StoreError,
     },
 }
@@ -181,22 +181,7 @@ impl Sightline {
             tracing::warn!(target: CREDENTIALS_TARGET, "{notice}");
         }
         let recorder = Arc::new(Recorder::new(config.max_routes));
-        let store = match &config.db_path {
-            None => None,
-            Some(path) => {
-                let defaults = Settings {
-                    retention_days: config.retention_days,
-                    slow_threshold_ms: config.slow_threshold_ms,
-                };
-                let store = Store::open(path, defaults, recorder.details).map_err(|source| {
-                    Error::Store {
-                        path: path.clone(),
-                        source,
-                    }
-                })?;
-                Some(Arc::new(store))
-            }
-        };
+        let store = open_store(&config, recorder.details)?.map(Arc::new);
         // Alone, ids count from the start in milliseconds. In a cluster, this instance's
         // own ids (events sent while Redis is away) also take ten random bits, so two
         // instances started in the same millisecond do not share them.
@@ -384,4 +369,34 @@ fn server_info(config: &Config) -> ServerInfo {
         snapshot_interval_ms: u64::try_from(config.snapshot_interval.as_millis())
             .unwrap_or(u64::MAX),
     }
+}
+
+/// The history store the configuration asks for: PostgreSQL, SQLite or none.
+fn open_store(
+    config: &Config,
+    details: &'static metrics::details::Details,
+) -> Result<Option<Store>, Error> {
+    let database = match (&config.database_url, &config.db_path) {
+        (Some(url), _) => store::Database::Postgres(Box::new(
+            store::postgres::Target::parse(url).map_err(Error::Config)?,
+        )),
+        (None, Some(path)) => store::Database::Sqlite(path.clone()),
+        (None, None) => return Ok(None),
+    };
+    let location = match &database {
+        store::Database::Sqlite(path) => path.display().to_string(),
+        store::Database::Postgres(target) => target.shown().to_owned(),
+    };
+    let options = store::Options {
+        database,
+        instance: config.instance_id.clone(),
+        defaults: Settings {
+            retention_days: config.retention_days,
+            slow_threshold_ms: config.slow_threshold_ms,
+        },
+        wait_for_database: config.wait_for_database,
+    };
+    Store::open(&options, details)
+        .map(Some)
+        .map_err(|source| Error::Store { location, source })
 }

@@ -11,7 +11,8 @@ use crate::format;
 use crate::history::{PRESETS, RangeParams, TimeRange};
 
 /// Every query parameter a history page keeps in its URL, in the order written.
-const KEYS: [&str; 11] = [
+const KEYS: [&str; 12] = [
+    "instance",
     "range",
     "from",
     "to",
@@ -37,6 +38,7 @@ fn range_params(q: &ParamsMap) -> RangeParams {
         from: q.get("from"),
         to: q.get("to"),
         max_points: q.get("max_points"),
+        instance: q.get("instance"),
     }
 }
 
@@ -88,15 +90,19 @@ impl Links {
 }
 
 /// A GET form for page filters: the browser submits it to the same page, which the server
-/// renders with the new query (no script needed).
+/// renders with the new query (no script needed). The instance shown stays chosen.
 #[component]
 pub fn QueryForm(
     /// The page's path below the base path.
     page: &'static str,
     children: Children,
 ) -> impl IntoView {
+    let instance = use_param("instance")
+        .get_untracked()
+        .map(|v| view! { <input type="hidden" name="instance" value=v/> });
     view! {
         <form method="get" action=BasePath::current().join(page)>
+            {instance}
             {children()}
         </form>
     }

@@ -106,6 +106,9 @@ pub struct TopEndpoints {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct RequestRecord {
     pub id: i64,
+    /// The instance that served it.
+    #[serde(default)]
+    pub instance: String,
     pub time_ms: u64,
     pub method: String,
     pub route: String,
@@ -136,4 +139,21 @@ pub struct ErrorDistribution {
     pub status: StatusDistribution,
     pub client_errors_series: Points,
     pub server_errors_series: Points,
+}
+
+/// An instance with history in a range: the first and last 10 s windows it wrote there
+/// (their starts) and the requests it served.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredInstance {
+    pub id: String,
+    pub first_ms: u64,
+    pub last_ms: u64,
+    pub requests: u64,
+}
+
+/// `GET {path}/api/instances`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct InstancesHistory {
+    pub range: TimeRange,
+    pub items: Vec<StoredInstance>,
 }

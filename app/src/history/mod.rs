@@ -14,8 +14,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 pub use answers::{
-    EndpointRow, EndpointsPage, ErrorDistribution, NamedSeries, OverviewHistory, Points,
-    RecordsPage, RequestRecord, SampleGroup, SamplesHistory, TopEndpoints,
+    EndpointRow, EndpointsPage, ErrorDistribution, InstancesHistory, NamedSeries, OverviewHistory,
+    Points, RecordsPage, RequestRecord, SampleGroup, SamplesHistory, StoredInstance, TopEndpoints,
 };
 pub use params::{
     EndpointSort, EndpointsParams, EndpointsQuery, ErrorsParams, ErrorsQuery, SlowParams,

@@ -14,6 +14,8 @@ pub struct RangeParams {
     pub from: Option<String>,
     pub to: Option<String>,
     pub max_points: Option<String>,
+    /// One instance's history (its id); absent: every instance, merged.
+    pub instance: Option<String>,
 }
 
 /// A resolved range: windows starting in `[from_ms, to_ms)` count.
@@ -24,6 +26,9 @@ pub struct TimeRange {
     /// The preset it came from, if any.
     pub preset: Option<String>,
     pub max_points: u32,
+    /// Only this instance's history; `None`: every instance, merged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
 }
 
 impl TimeRange {
@@ -53,6 +58,7 @@ impl RangeParams {
             DEFAULT_MAX_POINTS,
             MAX_MAX_POINTS,
         )?;
+        let instance = text_param("instance", &self.instance)?.map(str::to_owned);
         let (from, to) = (text_param("from", &self.from)?, text_param("to", &self.to)?);
         if let Some(range) = text_param("range", &self.range)? {
             if from.is_some() || to.is_some() {
@@ -77,6 +83,7 @@ impl RangeParams {
                 to_ms: now_ms,
                 preset: Some(range.to_owned()),
                 max_points,
+                instance,
             });
         }
         let Some(from) = from else {
@@ -85,6 +92,7 @@ impl RangeParams {
             }
             return RangeParams {
                 max_points: self.max_points.clone(),
+                instance: self.instance.clone(),
                 ..Self::preset(DEFAULT_RANGE)
             }
             .resolve(now_ms);
@@ -111,6 +119,7 @@ impl RangeParams {
             to_ms,
             preset: None,
             max_points,
+            instance,
         })
     }
 
@@ -122,6 +131,7 @@ impl RangeParams {
             ("from", &self.from),
             ("to", &self.to),
             ("max_points", &self.max_points),
+            ("instance", &self.instance),
         ] {
             if let Some(v) = non_empty(value) {
                 pairs.push(format!("{key}={}", encode_component(v)));
@@ -176,6 +186,7 @@ mod tests {
             from: get("from"),
             to: get("to"),
             max_points: get("max_points"),
+            instance: get("instance"),
         }
     }
 
@@ -240,6 +251,7 @@ mod tests {
             (vec![("max_points", "-1")], "max_points"),
             (vec![("range", long.as_str())], "range"),
             (vec![("from", long.as_str())], "from"),
+            (vec![("instance", long.as_str())], "instance"),
         ] {
             let err = params(&pairs).resolve(NOW).unwrap_err();
             assert_eq!(err.param, param, "{pairs:?}: {err}");
@@ -280,6 +292,13 @@ mod tests {
     fn query_strings_round_trip() {
         let p = params(&[("from", "1"), ("to", "2")]);
         assert_eq!(p.to_query(), "from=1&to=2");
+        let p = params(&[("range", "1h"), ("instance", "web 1")]);
+        assert_eq!(p.to_query(), "range=1h&instance=web%201");
+        assert_eq!(p.resolve(NOW).unwrap().instance.as_deref(), Some("web 1"));
+        assert_eq!(
+            params(&[("instance", " ")]).resolve(NOW).unwrap().instance,
+            None
+        );
         assert_eq!(encode_component("/a b?"), "%2Fa%20b%3F");
     }
 }

@@ -85,9 +85,16 @@ pub struct SettingsInfo {
     pub retention_days: u32,
     pub slow_threshold_ms: u64,
     pub version: String,
+    /// `sqlite` or `postgresql`.
+    #[serde(default)]
+    pub database: String,
+    /// The SQLite file, or the PostgreSQL server and database (never the password).
     pub database_path: String,
     pub database_bytes: u64,
     pub oldest_ms: Option<u64>,
+    /// Every instance with stored history: its first and last windows.
+    #[serde(default)]
+    pub instances: Vec<super::StoredInstance>,
     /// Whether history is being written: errors, losses, records not kept.
     pub store: crate::snapshot::StoreHealth,
 }

@@ -22,7 +22,7 @@ const TARGET_BYTES: u64 = 5 * 1024 * 1024;
 /// included, free pages not): file sizes alone would count a checkpoint's truncation.
 fn used_bytes(store: &sightline::store::Store) -> u64 {
     store
-        .read(|c| {
+        .sqlite(|c| {
             Ok(c.query_row(
                 "SELECT (page_count - freelist_count) * page_size
                  FROM pragma_page_count(), pragma_freelist_count(), pragma_page_size()",
@@ -30,6 +30,7 @@ fn used_bytes(store: &sightline::store::Store) -> u64 {
                 |r| r.get::<_, i64>(0),
             )?)
         })
+        .expect("the flood runs on SQLite")
         .expect("read the database size") as u64
 }
 
@@ -119,22 +120,24 @@ pub fn run() {
     let grown = used_bytes(&store).saturating_sub(before);
 
     let tiers: Vec<(i64, i64)> = store
-        .read(|c| {
+        .sqlite(|c| {
             let mut stmt = c.prepare(
                 "SELECT tier, sum(requests) FROM windows WHERE route_id = 0 GROUP BY tier ORDER BY tier",
             )?;
             let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
+        .expect("the flood runs on SQLite")
         .expect("read the stored windows");
     let (kept, capped): (i64, i64) = store
-        .read(|c| {
+        .sqlite(|c| {
             Ok(c.query_row(
                 "SELECT coalesce(sum(kept), 0), coalesce(sum(capped), 0) FROM record_counts",
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?)
         })
+        .expect("the flood runs on SQLite")
         .expect("read the record counts");
     let health = store.health();
     let exact = tiers.len() == 3 && tiers.iter().all(|(_, n)| *n as u64 == REQUESTS);

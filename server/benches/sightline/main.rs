@@ -10,11 +10,15 @@
 //! processes so the load generator and the server under test never share a runtime.
 
 mod cluster;
+#[path = "../../tests/it/common.rs"]
+mod common;
 mod events;
 mod fanout;
 mod flood;
 mod history;
 mod overhead;
+#[path = "../../tests/it/postgres.rs"]
+mod postgres;
 mod record;
 mod sampler;
 

@@ -85,7 +85,10 @@ pub async fn export(
         from: Some(range.from_ms.to_string()),
         to: Some(range.to_ms.to_string()),
         max_points: p.range.max_points.clone(),
+        instance: range.instance.clone(),
     };
+    // Rows that add up every instance have no instance of their own.
+    let scope = json!(range.instance);
     let limit = Some(MAX_PAGE_LIMIT.to_string());
     let table = match dataset {
         "endpoints" => every_page(|page| {
@@ -98,7 +101,7 @@ pub async fn export(
             async move { answer.await.map(|p| (p.items, p.total)) }
         })
         .await
-        .map(|(rows, cut)| (endpoints_table(&rows), cut)),
+        .map(|(rows, cut)| (endpoints_table(&rows, &scope), cut)),
         "errors" => every_page(|page| {
             let answer = h.errors(ErrorsParams {
                 range: fixed.clone(),
@@ -118,7 +121,7 @@ pub async fn export(
             };
             h.samples(group, fixed.clone())
                 .await
-                .map(|s| (samples_table(&s), false))
+                .map(|s| (samples_table(&s, &scope), false))
         }
     };
     let (table, truncated) = match table {
@@ -242,9 +245,10 @@ fn names(columns: &[&str]) -> Vec<String> {
     columns.iter().map(|c| (*c).to_owned()).collect()
 }
 
-fn endpoints_table(rows: &[EndpointRow]) -> Table {
+fn endpoints_table(rows: &[EndpointRow], instance: &Value) -> Table {
     Table {
         columns: names(&[
+            "instance",
             "method",
             "route",
             "requests",
@@ -262,6 +266,7 @@ fn endpoints_table(rows: &[EndpointRow]) -> Table {
             .iter()
             .map(|r| {
                 vec![
+                    instance.clone(),
                     json!(r.method),
                     json!(r.route),
                     json!(r.requests),
@@ -284,6 +289,7 @@ fn records_table(rows: &[RequestRecord]) -> Table {
     Table {
         columns: names(&[
             "time_ms",
+            "instance",
             "method",
             "route",
             "path",
@@ -297,6 +303,7 @@ fn records_table(rows: &[RequestRecord]) -> Table {
             .map(|r| {
                 vec![
                     json!(r.time_ms),
+                    json!(r.instance),
                     json!(r.method),
                     json!(r.route),
                     json!(r.path),
@@ -311,8 +318,8 @@ fn records_table(rows: &[RequestRecord]) -> Table {
 }
 
 /// One row per step; a value that was not measured in a step is left empty (`null`).
-fn samples_table(s: &SamplesHistory) -> Table {
-    let mut columns = vec!["time_ms".to_owned()];
+fn samples_table(s: &SamplesHistory, instance: &Value) -> Table {
+    let mut columns = vec!["time_ms".to_owned(), "instance".to_owned()];
     let mut times: std::collections::BTreeMap<u64, Vec<Value>> = Default::default();
     for (i, series) in s.series.iter().enumerate() {
         columns.push(series.name.clone());
@@ -328,7 +335,7 @@ fn samples_table(s: &SamplesHistory) -> Table {
         rows: times
             .into_iter()
             .map(|(t, values)| {
-                let mut row = vec![json!(t)];
+                let mut row = vec![json!(t), instance.clone()];
                 row.extend(values);
                 row
             })

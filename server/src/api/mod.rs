@@ -16,9 +16,9 @@ use axum::{
 use serde::Serialize;
 use sightline_app::api::{Answer, HistoryBackend};
 use sightline_app::history::{
-    EndpointsPage, EndpointsParams, ErrorDistribution, ErrorsParams, HistoryError, OverviewHistory,
-    ParamError, RangeParams, RecordsPage, SampleGroup, SamplesHistory, SettingsInfo,
-    SettingsUpdate, SlowParams, TopEndpoints, TopParams,
+    EndpointsPage, EndpointsParams, ErrorDistribution, ErrorsParams, HistoryError,
+    InstancesHistory, OverviewHistory, ParamError, RangeParams, RecordsPage, SampleGroup,
+    SamplesHistory, SettingsInfo, SettingsUpdate, SlowParams, TimeRange, TopEndpoints, TopParams,
 };
 
 use sightline_app::BasePath;
@@ -26,6 +26,7 @@ use sightline_app::auth::Principal;
 
 use crate::clock::now_ms;
 use crate::dashboard::RouteList;
+use crate::store::reader::Reader;
 use crate::store::{Store, StoreError, query};
 use input::params;
 
@@ -54,13 +55,23 @@ impl HistoryState {
 
     fn info(&self, store: &Store) -> Result<SettingsInfo, StoreError> {
         let settings = store.settings();
+        let (oldest_ms, instances) = store.read(|db| {
+            let everything = TimeRange {
+                from_ms: 0,
+                to_ms: u64::MAX,
+                ..TimeRange::default()
+            };
+            Ok((db.oldest()?, query::instances(db, &everything)?.items))
+        })?;
         Ok(SettingsInfo {
             retention_days: settings.retention_days,
             slow_threshold_ms: settings.slow_threshold_ms,
             version: self.version.clone(),
-            database_path: store.path().display().to_string(),
-            database_bytes: store.size_bytes(),
-            oldest_ms: store.read(query::oldest)?,
+            database: store.kind().to_owned(),
+            database_path: store.location(),
+            database_bytes: store.size_bytes()?,
+            oldest_ms,
+            instances,
             store: store.health(),
         })
     }
@@ -70,7 +81,7 @@ impl HistoryState {
 fn resolved<P, Q, T>(
     params: P,
     resolve: impl FnOnce(&P, u64) -> Result<Q, ParamError> + Send + 'static,
-    read: impl FnOnce(&rusqlite::Connection, &Q, &Store) -> Result<T, StoreError> + Send + 'static,
+    read: impl FnOnce(&dyn Reader, &Q, &Store) -> Result<T, StoreError> + Send + 'static,
 ) -> impl FnOnce(&Store, u64) -> Result<T, HistoryError> + Send + 'static
 where
     P: Send + 'static,
@@ -122,6 +133,19 @@ impl HistoryBackend for HistoryState {
         self.run(resolved(p, RangeParams::resolve, |c, q, _| {
             query::error_distribution(c, q)
         }))
+    }
+
+    fn instances(&self, p: RangeParams) -> Answer<InstancesHistory> {
+        self.run(resolved(p, RangeParams::resolve, |c, q, _| {
+            query::instances(c, q)
+        }))
+    }
+
+    fn known_instances(&self) -> Vec<String> {
+        self.store
+            .as_ref()
+            .map(|s| s.known_instances())
+            .unwrap_or_default()
     }
 
     fn settings(&self) -> Answer<SettingsInfo> {
@@ -196,6 +220,7 @@ handler!(top, TopParams, |h, p| h.top(p));
 handler!(slow, SlowParams, |h, p| h.slow(p));
 handler!(errors, ErrorsParams, |h, p| h.errors(p));
 handler!(distribution, RangeParams, |h, p| h.error_distribution(p));
+handler!(instances, RangeParams, |h, p| h.instances(p));
 
 async fn get_settings(State(h): State<HistoryState>) -> Response {
     reply(h.settings().await)
@@ -228,6 +253,7 @@ pub fn router(state: HistoryState, base: &BasePath, list: &mut RouteList) -> Rou
         .route(&at("/api/endpoints/slow"), get(slow))
         .route(&at("/api/errors"), get(errors))
         .route(&at("/api/errors/distribution"), get(distribution))
+        .route(&at("/api/instances"), get(instances))
         .route(&at("/api/export"), get(export::export));
     let settings = list.note(&[Method::GET, Method::POST], base.join("/api/settings"));
     router

@@ -1,40 +1,40 @@
-//! History: windows, samples and notable requests in an embedded SQLite database.
+//! History: windows, samples and notable requests, in an embedded SQLite file or in a
+//! PostgreSQL database that several instances share.
 //!
-//! window -> [`writer`] (own thread, own connection) -> SQLite (WAL) <- [`query`] (pooled
-//! read connections, on the blocking pool) <- REST API and server functions. What goes
-//! wrong on the way is counted in [`health`].
+//! window -> [`writer`] (own thread) -> backend ([`sqlite`] | [`postgres`]) <- [`reader`]
+//! primitives <- [`query`] (on the blocking pool) <- REST API and server functions. What
+//! goes wrong on the way is counted in [`health`].
 
 pub mod codec;
 pub mod health;
+pub mod postgres;
 pub mod query;
+pub mod reader;
 pub mod records;
-pub mod rows;
 pub mod samples;
-pub mod schema;
+pub mod skipped;
+pub mod sqlite;
 pub mod tiers;
 pub mod writer;
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Sender, channel};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
-use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use sightline_app::history::{HistoryError, Settings, SettingsUpdate};
 
 use crate::metrics::details::Details;
-use writer::{Message, WindowBatch, Writer};
-
-/// Read connections kept open between queries.
-const IDLE_READERS: usize = 4;
+use reader::Reader;
+use writer::{Message, Sink, WindowBatch, Writer};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("PostgreSQL: {0}")]
+    Postgres(String),
     #[error("stored data: {0}")]
     Decode(#[from] codec::DecodeError),
     #[error("{0}")]
@@ -50,26 +50,71 @@ impl From<StoreError> for HistoryError {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Where history is kept.
+#[derive(Clone, Debug)]
+pub enum Database {
+    /// An embedded SQLite file (one instance).
+    Sqlite(PathBuf),
+    /// A PostgreSQL database several instances share.
+    Postgres(Box<postgres::Target>),
+}
+
+/// How to open the store.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub database: Database,
+    /// This instance's id: every row it writes carries it.
+    pub instance: String,
+    /// Settings until the database says otherwise.
+    pub defaults: Settings,
+    /// PostgreSQL unreachable at start: start anyway and keep trying (else an error).
+    pub wait_for_database: bool,
+}
+
+impl Options {
+    pub fn sqlite(path: impl Into<PathBuf>, defaults: Settings) -> Self {
+        Self {
+            database: Database::Sqlite(path.into()),
+            instance: crate::config::default_instance_id(),
+            defaults,
+            wait_for_database: false,
+        }
+    }
 }
 
 /// State the writer and the readers share.
 #[derive(Debug)]
 pub struct Shared {
-    path: PathBuf,
     settings: Mutex<Settings>,
+    details: &'static Details,
     write_error: Mutex<Option<String>>,
     /// When a write last failed (ms since the epoch), 0 if none has.
     last_write_error_ms: AtomicU64,
     lost_windows: AtomicU64,
     records_capped: AtomicU64,
     rows_skipped: AtomicU64,
+    /// Ids of the instances with stored history, as the writer last read them.
+    known_instances: Mutex<Vec<String>>,
 }
 
 impl Shared {
+    fn set_known_instances(&self, ids: Vec<String>) {
+        *lock(&self.known_instances) = ids;
+    }
+
     pub fn settings(&self) -> Settings {
         lock(&self.settings).clone()
+    }
+
+    /// Takes settings that were changed (here or by another instance) into use.
+    fn apply_settings(&self, settings: Settings) {
+        self.details
+            .set_slow_threshold_ms(settings.slow_threshold_ms);
+        *lock(&self.settings) = settings;
     }
 
     fn set_write_error(&self, error: Option<String>) {
@@ -85,72 +130,100 @@ impl Shared {
     }
 }
 
-/// The history database: one writer thread, pooled readers.
+#[derive(Debug)]
+enum Backend {
+    Sqlite(sqlite::Sqlite),
+    Postgres(postgres::Postgres),
+}
+
+/// The history store: one writer thread, readers on demand.
 #[derive(Debug)]
 pub struct Store {
     shared: Arc<Shared>,
     sender: Mutex<Option<Sender<Message>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
-    readers: Mutex<Vec<Connection>>,
+    backend: Backend,
     details: &'static Details,
 }
 
-fn configure(conn: &Connection) -> rusqlite::Result<()> {
-    conn.busy_timeout(Duration::from_secs(2))?;
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
-    Ok(())
+/// A random id for this run of the process: a writer's marks are per run.
+fn run_id() -> String {
+    let mut bytes = [0u8; 8];
+    let _ = getrandom::fill(&mut bytes);
+    format!("{:016x}", u64::from_le_bytes(bytes))
 }
 
 impl Store {
     /// Opens (creating and migrating) the database and starts the writer. Persisted
-    /// settings win over `defaults`.
-    pub fn open(
-        path: &Path,
-        defaults: Settings,
-        details: &'static Details,
-    ) -> Result<Self, StoreError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        let mut conn = Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        configure(&conn)?;
-        schema::migrate(&mut conn)?;
-        let settings = load_settings(&conn, defaults)?;
+    /// settings win over the defaults.
+    pub fn open(options: &Options, details: &'static Details) -> Result<Self, StoreError> {
+        let run = run_id();
+        let (backend, mut sink): (Backend, Box<dyn Sink>) = match &options.database {
+            Database::Sqlite(path) => {
+                let (sqlite, sink) = sqlite::Sqlite::open(path, &options.instance, &run)?;
+                (Backend::Sqlite(sqlite), Box::new(sink))
+            }
+            Database::Postgres(target) => {
+                let (pg, sink) = postgres::Postgres::open(
+                    target,
+                    &options.instance,
+                    &run,
+                    options.wait_for_database,
+                )?;
+                (Backend::Postgres(pg), Box::new(sink))
+            }
+        };
+        let settings = match sink.settings(&options.defaults) {
+            Ok(settings) => settings,
+            // Only when waiting for PostgreSQL: the writer reads them once it answers.
+            Err(_) => options.defaults.clone(),
+        };
         details.set_slow_threshold_ms(settings.slow_threshold_ms);
         let shared = Arc::new(Shared {
-            path: path.to_owned(),
             settings: Mutex::new(settings),
+            details,
             write_error: Mutex::new(None),
             last_write_error_ms: AtomicU64::new(0),
             lost_windows: AtomicU64::new(0),
             records_capped: AtomicU64::new(0),
             rows_skipped: AtomicU64::new(0),
+            known_instances: Mutex::new(Vec::new()),
         });
         let (sender, messages) = channel();
         let writer = Writer {
-            conn,
+            sink,
             shared: shared.clone(),
             messages,
             details: details.connect(),
-            route_ids: HashMap::new(),
             quota: records::Quota::default(),
         };
         let thread = std::thread::Builder::new()
             .name("sightline-history".into())
             .spawn(move || writer.run())
-            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+            .map_err(|e| StoreError::Postgres(format!("starting the writer: {e}")))?;
         Ok(Self {
             shared,
             sender: Mutex::new(Some(sender)),
             thread: Mutex::new(Some(thread)),
-            readers: Mutex::new(Vec::new()),
+            backend,
             details,
         })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.shared.path
+    /// `sqlite` or `postgresql`.
+    pub fn kind(&self) -> &'static str {
+        match &self.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgresql",
+        }
+    }
+
+    /// The SQLite file, or the PostgreSQL server and database (no credentials).
+    pub fn location(&self) -> String {
+        match &self.backend {
+            Backend::Sqlite(s) => s.path().display().to_string(),
+            Backend::Postgres(p) => p.db.shown().to_owned(),
+        }
     }
 
     /// Queues a finished window; never blocks.
@@ -171,6 +244,24 @@ impl Store {
         }
     }
 
+    /// Prunes now, on the writer thread, as if the clock read `now_ms`: the rows deleted,
+    /// or `None` when another instance was pruning (blocking).
+    pub fn prune(&self, now_ms: u64, retention_ms: u64) -> Result<Option<u64>, String> {
+        let (done, wait) = channel();
+        let sent = lock(&self.sender).as_ref().is_some_and(|s| {
+            s.send(Message::Prune {
+                now_ms,
+                retention_ms,
+                done,
+            })
+            .is_ok()
+        });
+        if !sent {
+            return Err("the store is closed".into());
+        }
+        wait.recv().map_err(|e| e.to_string())?
+    }
+
     /// Writes what is queued and stops the writer; later writes are ignored.
     pub fn close(&self) {
         if let Some(sender) = lock(&self.sender).take() {
@@ -185,6 +276,11 @@ impl Store {
         self.shared.settings()
     }
 
+    /// Ids of the instances with stored history (read every few seconds; never waits).
+    pub fn known_instances(&self) -> Vec<String> {
+        lock(&self.shared.known_instances).clone()
+    }
+
     /// The last write error, if the latest write failed.
     pub fn write_error(&self) -> Option<String> {
         lock(&self.shared.write_error).clone()
@@ -192,65 +288,46 @@ impl Store {
 
     /// Validates, persists and applies a settings change (blocking).
     pub fn update_settings(&self, update: &SettingsUpdate) -> Result<Settings, HistoryError> {
-        let mut current = lock(&self.shared.settings);
+        let current = self.shared.settings();
         let next = update.apply(&current)?;
-        self.read(|conn| {
-            conn.execute_batch("BEGIN IMMEDIATE")?;
-            let result = (|| {
-                for (key, value) in [
-                    ("retention_days", next.retention_days.to_string()),
-                    ("slow_threshold_ms", next.slow_threshold_ms.to_string()),
-                ] {
-                    conn.execute(
-                        "INSERT INTO settings (key, value) VALUES (?1, ?2)
-                         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                        [key, value.as_str()],
-                    )?;
-                }
-                Ok::<_, rusqlite::Error>(())
-            })();
-            conn.execute_batch(if result.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
-            Ok(result?)
-        })?;
-        self.details.set_slow_threshold_ms(next.slow_threshold_ms);
-        *current = next.clone();
+        match &self.backend {
+            Backend::Sqlite(s) => s.save_settings(&next)?,
+            Backend::Postgres(p) => p.save_settings(&next)?,
+        }
+        self.shared.apply_settings(next.clone());
         Ok(next)
     }
 
-    /// Runs `f` on a pooled connection (blocking: call it from the blocking pool).
+    /// Runs `f` on a reader (blocking: call it from the blocking pool).
     pub fn read<T>(
         &self,
-        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+        f: impl FnOnce(&dyn Reader) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let conn = match lock(&self.readers).pop() {
-            Some(conn) => conn,
-            None => {
-                let conn = Connection::open_with_flags(
-                    &self.shared.path,
-                    OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                )?;
-                configure(&conn)?;
-                conn
-            }
+        let result = match &self.backend {
+            Backend::Sqlite(s) => s.reader(f),
+            Backend::Postgres(p) => p.reader(f),
         };
-        let result = f(&conn);
-        self.shared.note_skipped(rows::take_skipped());
-        let mut idle = lock(&self.readers);
-        if idle.len() < IDLE_READERS {
-            idle.push(conn);
-        }
+        self.shared.note_skipped(skipped::take_skipped());
         result
     }
 
-    /// Size of the database and its write-ahead log, in bytes.
-    pub fn size_bytes(&self) -> u64 {
-        let mut wal = self.shared.path.clone().into_os_string();
-        wal.push("-wal");
-        [self.shared.path.as_os_str(), wal.as_os_str()]
-            .iter()
-            .filter_map(|p| std::fs::metadata(p).ok())
-            .map(|m| m.len())
-            .sum()
+    /// Runs `f` on a SQLite read connection; `None` on PostgreSQL.
+    pub fn sqlite<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Connection) -> Result<T, StoreError>,
+    ) -> Option<Result<T, StoreError>> {
+        match &self.backend {
+            Backend::Sqlite(s) => Some(s.read(f)),
+            Backend::Postgres(_) => None,
+        }
+    }
+
+    /// Bytes the database takes (blocking on PostgreSQL).
+    pub fn size_bytes(&self) -> Result<u64, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => Ok(s.size_bytes()),
+            Backend::Postgres(p) => p.size_bytes(),
+        }
     }
 }
 
@@ -258,23 +335,6 @@ impl Drop for Store {
     fn drop(&mut self) {
         self.close();
     }
-}
-
-fn load_settings(conn: &Connection, defaults: Settings) -> Result<Settings, StoreError> {
-    let get = |key: &str| -> rusqlite::Result<Option<String>> {
-        conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
-            r.get(0)
-        })
-        .optional()
-    };
-    let mut settings = defaults;
-    if let Some(days) = get("retention_days")?.and_then(|v| v.parse().ok()) {
-        settings.retention_days = days;
-    }
-    if let Some(ms) = get("slow_threshold_ms")?.and_then(|v| v.parse().ok()) {
-        settings.slow_threshold_ms = ms;
-    }
-    Ok(settings)
 }
 
 #[cfg(test)]

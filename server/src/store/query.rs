@@ -4,100 +4,49 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{Connection, params};
 use sightline_app::history::{
     EndpointRow, EndpointSort, EndpointsPage, EndpointsQuery, ErrorDistribution, ErrorsQuery,
-    NamedSeries, OverviewHistory, Points, RecordsPage, RequestRecord, SamplesHistory, SlowQuery,
-    TimeRange, TopEndpoints, TopMetric, TopQuery,
+    InstancesHistory, NamedSeries, OverviewHistory, Points, RecordsPage, SamplesHistory, SlowQuery,
+    StoredInstance, TimeRange, TopEndpoints, TopMetric, TopQuery,
 };
 use sightline_app::snapshot::StatusDistribution;
 
 use super::StoreError;
-use super::rows::{counts_at, each, samples_at, skip_row};
+use super::reader::{ALL_ROUTES, Reader, RecordFilter, Rows};
 use super::samples::{FIELDS, Group, SampleAcc};
-use super::schema::sample_columns;
-use super::tiers::{Horizons, Piece, plan, tier_for_step};
+use super::tiers::{Horizons, plan, tier_for_step};
 use super::writer::WindowCounts;
 use crate::metrics::summary::summarize;
 
-/// Route id of the all-routes rows.
-const ALL_ROUTES: i64 = 0;
-
-pub fn horizons(conn: &Connection) -> Result<Horizons, StoreError> {
-    let mut h = [0u64; 3];
-    let mut stmt = conn.prepare_cached("SELECT tier, pruned_before_ms FROM horizons")?;
-    let rows = each(stmt.query([])?, "horizons", |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
-    })?;
-    for (tier, before) in rows {
-        if let Some(slot) = h.get_mut(tier as usize) {
-            *slot = before as u64;
-        }
+/// The all-routes rows of the range's instance (or of all of them).
+fn all_routes(range: &TimeRange) -> Rows<'_> {
+    Rows {
+        instance: range.instance.as_deref(),
+        route: Some(ALL_ROUTES),
     }
-    Ok(h)
 }
 
-/// Calls `f(start_ms, counts)` for every row of `route_id` in `pieces`.
-fn for_each_row(
-    conn: &Connection,
-    route_id: i64,
-    pieces: &[Piece],
-    mut f: impl FnMut(u64, WindowCounts),
-) -> Result<(), StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT start_ms, requests, client_errors, server_errors, bytes, latency_sum_us, latency_max_us, status, histogram
-         FROM windows WHERE tier = ?1 AND route_id = ?2 AND start_ms >= ?3 AND start_ms < ?4",
-    )?;
-    for piece in pieces {
-        let mut rows = stmt.query(params![
-            piece.tier as i64,
-            route_id,
-            piece.from as i64,
-            piece.to as i64
-        ])?;
-        while let Some(r) = rows.next()? {
-            match window_row(r) {
-                Ok((start, counts)) => f(start, counts),
-                Err(e) => skip_row("windows", &e),
-            }
-        }
-    }
-    Ok(())
-}
-
-/// `start_ms` and the counts of a row read by [`for_each_row`].
-fn window_row(r: &rusqlite::Row<'_>) -> Result<(u64, WindowCounts), StoreError> {
-    Ok((r.get::<_, i64>(0)? as u64, counts_at(r, 1)?))
-}
-
-/// All of `route_id` over the range, merged.
-fn total(
-    conn: &Connection,
-    route_id: i64,
-    range: &TimeRange,
-    h: &Horizons,
-) -> Result<WindowCounts, StoreError> {
+/// All of the range's all-routes rows, merged.
+fn total(db: &dyn Reader, range: &TimeRange, h: &Horizons) -> Result<WindowCounts, StoreError> {
     let mut sum = WindowCounts::default();
-    for_each_row(
-        conn,
-        route_id,
+    db.windows(
+        all_routes(range),
         &plan(range.from_ms, range.to_ms, 2, h),
-        |_, c| sum.merge(&c),
+        &mut |_, _, c| sum.merge(&c),
     )?;
     Ok(sum)
 }
 
-/// `route_id` merged per step, keyed by the step's start.
+/// The all-routes rows merged per step, keyed by the step's start.
 fn per_step(
-    conn: &Connection,
-    route_id: i64,
+    db: &dyn Reader,
     range: &TimeRange,
     h: &Horizons,
 ) -> Result<BTreeMap<u64, WindowCounts>, StoreError> {
     let step = range.step_ms();
     let pieces = plan(range.from_ms, range.to_ms, tier_for_step(step), h);
     let mut steps: BTreeMap<u64, WindowCounts> = BTreeMap::new();
-    for_each_row(conn, route_id, &pieces, |start, c| {
+    db.windows(all_routes(range), &pieces, &mut |_, start, c| {
         steps.entry(step_of(range, start)).or_default().merge(&c)
     })?;
     Ok(steps)
@@ -124,10 +73,10 @@ fn share(part: u64, whole: u64) -> f64 {
     }
 }
 
-pub fn overview(conn: &Connection, range: &TimeRange) -> Result<OverviewHistory, StoreError> {
-    let h = horizons(conn)?;
-    let all = total(conn, ALL_ROUTES, range, &h)?;
-    let steps = per_step(conn, ALL_ROUTES, range, &h)?;
+pub fn overview(db: &dyn Reader, range: &TimeRange) -> Result<OverviewHistory, StoreError> {
+    let h = db.horizons()?;
+    let all = total(db, range, &h)?;
+    let steps = per_step(db, range, &h)?;
     let step_ms = range.step_ms();
     let span_s = range.span_ms() as f64 / 1_000.0;
     Ok(OverviewHistory {
@@ -160,12 +109,12 @@ pub fn overview(conn: &Connection, range: &TimeRange) -> Result<OverviewHistory,
 }
 
 pub fn error_distribution(
-    conn: &Connection,
+    db: &dyn Reader,
     range: &TimeRange,
 ) -> Result<ErrorDistribution, StoreError> {
-    let h = horizons(conn)?;
-    let all = total(conn, ALL_ROUTES, range, &h)?;
-    let steps = per_step(conn, ALL_ROUTES, range, &h)?;
+    let h = db.horizons()?;
+    let all = total(db, range, &h)?;
+    let steps = per_step(db, range, &h)?;
     let series = |f: fn(&WindowCounts) -> u64| -> Points {
         step_starts(range)
             .map(|t| (t, steps.get(&t).map_or(0, f) as f64))
@@ -184,31 +133,17 @@ pub fn error_distribution(
 /// Sampled values of one group, combined per step; steps with no measured value are left
 /// out of that series.
 pub fn samples(
-    conn: &Connection,
+    db: &dyn Reader,
     range: &TimeRange,
     group: Group,
 ) -> Result<SamplesHistory, StoreError> {
-    let h = horizons(conn)?;
+    let h = db.horizons()?;
     let step = range.step_ms();
     let pieces = plan(range.from_ms, range.to_ms, tier_for_step(step), &h);
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT start_ms, n, {} FROM samples WHERE tier = ?1 AND start_ms >= ?2 AND start_ms < ?3",
-        sample_columns()
-    ))?;
     let mut steps: BTreeMap<u64, SampleAcc> = BTreeMap::new();
-    for piece in &pieces {
-        let rows = stmt.query(params![
-            piece.tier as i64,
-            piece.from as i64,
-            piece.to as i64
-        ])?;
-        let rows = each(rows, "samples", |r| {
-            Ok((r.get::<_, i64>(0)? as u64, samples_at(r, 1)?))
-        })?;
-        for (start, acc) in rows {
-            steps.entry(step_of(range, start)).or_default().merge(&acc);
-        }
-    }
+    db.samples(range.instance.as_deref(), &pieces, &mut |start, acc| {
+        steps.entry(step_of(range, start)).or_default().merge(&acc)
+    })?;
     let series = FIELDS
         .iter()
         .enumerate()
@@ -230,24 +165,24 @@ pub fn samples(
 }
 
 /// Every route with requests in the range.
-pub fn endpoint_rows(conn: &Connection, range: &TimeRange) -> Result<Vec<EndpointRow>, StoreError> {
-    let h = horizons(conn)?;
-    let mut stmt = conn.prepare_cached("SELECT id, method, route FROM routes ORDER BY id")?;
-    let routes: Vec<(i64, String, String)> = each(stmt.query([])?, "routes", |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-        ))
-    })?;
+pub fn endpoint_rows(db: &dyn Reader, range: &TimeRange) -> Result<Vec<EndpointRow>, StoreError> {
+    let h = db.horizons()?;
     let pieces = plan(range.from_ms, range.to_ms, 2, &h);
-    let mut out = Vec::new();
-    for (id, method, route) in routes {
-        let mut c = WindowCounts::default();
-        for_each_row(conn, id, &pieces, |_, row| c.merge(&row))?;
-        if c.requests == 0 {
-            continue;
+    let mut per_route: BTreeMap<i64, WindowCounts> = BTreeMap::new();
+    let rows = Rows {
+        instance: range.instance.as_deref(),
+        route: None,
+    };
+    db.windows(rows, &pieces, &mut |id, _, c| {
+        if id != ALL_ROUTES {
+            per_route.entry(id).or_default().merge(&c)
         }
+    })?;
+    let mut out = Vec::new();
+    for (id, method, route) in db.routes()? {
+        let Some(c) = per_route.remove(&id).filter(|c| c.requests > 0) else {
+            continue;
+        };
         out.push(EndpointRow {
             method,
             route,
@@ -277,8 +212,8 @@ fn sort_key(row: &EndpointRow, sort: EndpointSort) -> f64 {
     }
 }
 
-pub fn endpoints(conn: &Connection, q: &EndpointsQuery) -> Result<EndpointsPage, StoreError> {
-    let mut rows = endpoint_rows(conn, &q.range)?;
+pub fn endpoints(db: &dyn Reader, q: &EndpointsQuery) -> Result<EndpointsPage, StoreError> {
+    let mut rows = endpoint_rows(db, &q.range)?;
     if let Some(search) = &q.search {
         let needle = search.to_lowercase();
         rows.retain(|r| {
@@ -310,8 +245,8 @@ pub fn endpoints(conn: &Connection, q: &EndpointsQuery) -> Result<EndpointsPage,
     })
 }
 
-pub fn top(conn: &Connection, q: &TopQuery) -> Result<TopEndpoints, StoreError> {
-    let mut rows = endpoint_rows(conn, &q.range)?;
+pub fn top(db: &dyn Reader, q: &TopQuery) -> Result<TopEndpoints, StoreError> {
+    let mut rows = endpoint_rows(db, &q.range)?;
     let key = |r: &EndpointRow| match q.metric {
         TopMetric::Requests => r.requests as f64,
         TopMetric::Latency => r.latency.p95_ms,
@@ -331,67 +266,36 @@ pub fn top(conn: &Connection, q: &TopQuery) -> Result<TopEndpoints, StoreError> 
     })
 }
 
-/// One page of stored requests in `range` matching `filter` (whose `?1` and `?2` are the
-/// range's ends; `args` bind `?3` on).
+/// One page of stored requests in `range` matching `filter`.
 fn records(
-    conn: &Connection,
+    db: &dyn Reader,
     range: &TimeRange,
-    filter: &str,
-    args: &[&dyn rusqlite::ToSql],
-    order: &str,
+    filter: RecordFilter,
     (page, limit): (u32, u32),
 ) -> Result<RecordsPage, StoreError> {
-    let (from, to) = (range.from_ms as i64, range.to_ms as i64);
-    let mut all: Vec<&dyn rusqlite::ToSql> = vec![&from, &to];
-    all.extend_from_slice(args);
-    let filter = format!("time_ms >= ?1 AND time_ms < ?2 AND ({filter})");
-    let total: i64 = conn.query_row(
-        &format!("SELECT count(*) FROM requests WHERE {filter}"),
-        all.as_slice(),
-        |r| r.get(0),
-    )?;
-    let offset = i64::from(page.saturating_sub(1)).saturating_mul(i64::from(limit));
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT id, time_ms, method, route, path, status, latency_us, bytes, message
-         FROM requests WHERE {filter} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
-    ))?;
-    let items = each(stmt.query(all.as_slice())?, "requests", |r| {
-        Ok(RequestRecord {
-            id: r.get(0)?,
-            time_ms: r.get::<_, i64>(1)? as u64,
-            method: r.get(2)?,
-            route: r.get(3)?,
-            path: r.get(4)?,
-            status: r.get(5)?,
-            latency_ms: r.get::<_, i64>(6)? as f64 / 1_000.0,
-            bytes: r.get::<_, i64>(7)? as u64,
-            message: r.get(8)?,
-        })
-    })?;
+    let rows = db.records(range, &filter, page, limit)?;
     Ok(RecordsPage {
         range: range.clone(),
-        total: total as u64,
+        total: rows.total,
         page,
         limit,
         threshold_ms: None,
-        items,
+        items: rows.items,
     })
 }
 
 /// Requests at least `threshold_ms` slow (default: the configured threshold), slowest first.
 pub fn slow(
-    conn: &Connection,
+    db: &dyn Reader,
     q: &SlowQuery,
     default_threshold_ms: u64,
 ) -> Result<RecordsPage, StoreError> {
     let threshold_ms = q.threshold_ms.unwrap_or(default_threshold_ms);
-    let min_us = threshold_ms.saturating_mul(1_000) as i64;
+    let min_us = threshold_ms.saturating_mul(1_000).min(i64::MAX as u64) as i64;
     let page = records(
-        conn,
+        db,
         &q.range,
-        "latency_us >= ?3",
-        &[&min_us],
-        "latency_us DESC, id DESC",
+        RecordFilter::Slow { min_us },
         (q.page, q.limit),
     )?;
     Ok(RecordsPage {
@@ -401,22 +305,27 @@ pub fn slow(
 }
 
 /// Error responses, newest first.
-pub fn errors(conn: &Connection, q: &ErrorsQuery) -> Result<RecordsPage, StoreError> {
+pub fn errors(db: &dyn Reader, q: &ErrorsQuery) -> Result<RecordsPage, StoreError> {
     let (lo, hi) = q.status.bounds();
     let needle = q.route.as_deref().unwrap_or("").to_lowercase();
     records(
-        conn,
+        db,
         &q.range,
-        "status BETWEEN ?3 AND ?4
-         AND (?5 = '' OR instr(lower(route), ?5) > 0 OR instr(lower(path), ?5) > 0)",
-        &[&lo, &hi, &needle],
-        "time_ms DESC, id DESC",
+        RecordFilter::Errors {
+            lo: lo.into(),
+            hi: hi.into(),
+            needle,
+        },
         (q.page, q.limit),
     )
 }
 
-/// Start of the oldest stored window.
-pub fn oldest(conn: &Connection) -> Result<Option<u64>, StoreError> {
-    let t: Option<i64> = conn.query_row("SELECT min(start_ms) FROM windows", [], |r| r.get(0))?;
-    Ok(t.map(|t| t as u64))
+/// Instances with history in the range (all of them, whatever the range's `instance`).
+pub fn instances(db: &dyn Reader, range: &TimeRange) -> Result<InstancesHistory, StoreError> {
+    let h = db.horizons()?;
+    let items: Vec<StoredInstance> = db.instances(&plan(range.from_ms, range.to_ms, 0, &h))?;
+    Ok(InstancesHistory {
+        range: range.clone(),
+        items,
+    })
 }

@@ -7,9 +7,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use rusqlite::{Transaction, params};
-
-use super::StoreError;
 use crate::metrics::details::Detail;
 use crate::metrics::recorder::UNMATCHED;
 
@@ -63,45 +60,12 @@ impl Quota {
     }
 }
 
-/// Stores `details` and adds `tallies` to the per-window counts.
-pub fn write(
-    tx: &Transaction<'_>,
-    details: &[Detail],
-    tallies: &BTreeMap<u64, Tally>,
-) -> Result<(), StoreError> {
-    let mut insert = tx.prepare_cached(
-        "INSERT INTO requests (time_ms, method, route, path, status, latency_us, bytes, message)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?;
-    for d in details {
-        insert.execute(params![
-            d.time_ms as i64,
-            d.method,
-            &*d.route,
-            d.path,
-            d.status,
-            d.latency_us as i64,
-            d.bytes as i64,
-            d.message,
-        ])?;
-    }
-    let mut count = tx.prepare_cached(
-        "INSERT INTO record_counts (start_ms, kept, capped) VALUES (?1, ?2, ?3)
-         ON CONFLICT (start_ms) DO UPDATE
-         SET kept = kept + excluded.kept, capped = capped + excluded.capped",
-    )?;
-    for (start, t) in tallies {
-        count.execute(params![*start as i64, t.kept as i64, t.capped as i64])?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::metrics::details::{CUT, Details, MAX_TEXT};
-    use crate::store::Store;
     use crate::store::tests::TempDb;
+    use crate::store::{Options, Store};
     use sightline_app::history::Settings;
 
     const T0: u64 = 1_800_000_000_000;
@@ -163,7 +127,7 @@ mod tests {
             retention_days: 30,
             slow_threshold_ms: 500,
         };
-        let store = Store::open(&db.0, settings, details).unwrap();
+        let store = Store::open(&Options::sqlite(&db.0, settings), details).unwrap();
         let now = crate::clock::now_ms();
         let window = now - now % WINDOW_MS;
         for i in 0..200 {
@@ -179,13 +143,14 @@ mod tests {
         assert_eq!(store.write_error(), None);
 
         let per_route: Vec<(String, i64)> = store
-            .read(|c| {
+            .sqlite(|c| {
                 let mut stmt = c.prepare(
                     "SELECT route, count(*) FROM requests GROUP BY route ORDER BY route",
                 )?;
                 let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
                 Ok(rows.collect::<Result<Vec<_>, _>>()?)
             })
+            .unwrap()
             .unwrap();
         assert_eq!(
             per_route,
@@ -197,26 +162,28 @@ mod tests {
         );
         // Stored and not stored add up to everything the layer handed over.
         let (kept, capped): (i64, i64) = store
-            .read(|c| {
+            .sqlite(|c| {
                 Ok(c.query_row(
                     "SELECT kept, capped FROM record_counts WHERE start_ms = ?1",
                     [window as i64],
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )?)
             })
+            .unwrap()
             .unwrap();
         assert_eq!(kept, i64::from(PER_ROUTE + PER_UNMATCHED) + 1);
         assert_eq!(kept + capped, 401);
         assert_eq!(store.health().records_capped, capped as u64);
 
         let (path, message): (String, String) = store
-            .read(|c| {
+            .sqlite(|c| {
                 Ok(c.query_row(
                     "SELECT path, message FROM requests WHERE route = '/b'",
                     [],
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )?)
             })
+            .unwrap()
             .unwrap();
         assert!(
             path.len() <= MAX_TEXT && path.ends_with(CUT),

@@ -3,6 +3,7 @@
 //! (rather than one per file, each linking the whole crate) keeps the build short.
 
 mod access;
+mod backends;
 mod cluster;
 mod cluster_events;
 mod common;
@@ -17,5 +18,6 @@ mod redis;
 mod sessions;
 mod shutdown;
 mod sign_in;
+mod store;
 mod store_health;
 mod streams;

@@ -2,6 +2,8 @@
 //! started with `pg_ctl` on a free loopback port (as the `postgres` user when the tests
 //! run as root, which PostgreSQL refuses to run as), stopped and removed when dropped.
 
+#![allow(dead_code)]
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -59,12 +61,19 @@ impl Postgres {
                 "UTF8",
             ],
         );
+        pg.start_server();
+        pg
+    }
+
+    /// `pg_ctl start`, waiting until it accepts connections.
+    fn start_server(&self) {
         let options = format!(
-            "-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={} -c fsync=off",
-            pg.dir.0.display()
+            "-c listen_addresses=127.0.0.1 -c port={} -c unix_socket_directories={} -c fsync=off",
+            self.port,
+            self.dir.0.display()
         );
-        let log = pg.dir.0.join("log");
-        pg.run(
+        let (data, log) = (self.data(), self.dir.0.join("log"));
+        self.run(
             "pg_ctl",
             &[
                 "-D",
@@ -77,7 +86,26 @@ impl Postgres {
                 "start",
             ],
         );
-        pg
+    }
+
+    /// Stops the server (connections are cut, as in an outage); [`Postgres::resume`]
+    /// starts it again on the same port with the same data.
+    pub fn stop(&self) {
+        let data = self.data();
+        self.run(
+            "pg_ctl",
+            &["-D", data.to_str().unwrap(), "-m", "fast", "-w", "stop"],
+        );
+    }
+
+    pub fn resume(&self) {
+        self.start_server();
+    }
+
+    /// A new, empty database on this server; its URL.
+    pub fn database(&self, name: &str) -> String {
+        self.psql(&format!("CREATE DATABASE {name}"));
+        format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
     }
 
     fn data(&self) -> PathBuf {

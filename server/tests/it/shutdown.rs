@@ -38,6 +38,7 @@ async fn stored_requests(dir: &TempDir, route: &str) -> u64 {
         to_ms: now + 60_000,
         preset: None,
         max_points: 60,
+        instance: None,
     };
     let rows = tokio::task::spawn_blocking(move || {
         store.read(|c| sightline::store::query::endpoint_rows(c, &range))
