@@ -153,31 +153,45 @@ fn run_id() -> String {
     format!("{:016x}", u64::from_le_bytes(bytes))
 }
 
+type Opened = (Backend, Box<dyn Sink>, Settings);
+
+/// The backend, the writer's sink, and the settings to start with.
+fn open_backend(options: &Options, run: &str) -> Result<Opened, StoreError> {
+    let (backend, mut sink): (Backend, Box<dyn Sink>) = match &options.database {
+        Database::Sqlite(path) => {
+            let (sqlite, sink) = sqlite::Sqlite::open(path, &options.instance, run)?;
+            (Backend::Sqlite(sqlite), Box::new(sink))
+        }
+        Database::Postgres(target) => {
+            let (pg, sink) = postgres::Postgres::open(
+                target,
+                &options.instance,
+                run,
+                options.wait_for_database,
+            )?;
+            (Backend::Postgres(pg), Box::new(sink))
+        }
+    };
+    let settings = match sink.settings(&options.defaults) {
+        Ok(settings) => settings,
+        // Only when waiting for PostgreSQL: the writer reads them once it answers.
+        Err(_) => options.defaults.clone(),
+    };
+    Ok((backend, sink, settings))
+}
+
 impl Store {
     /// Opens (creating and migrating) the database and starts the writer. Persisted
     /// settings win over the defaults.
     pub fn open(options: &Options, details: &'static Details) -> Result<Self, StoreError> {
         let run = run_id();
-        let (backend, mut sink): (Backend, Box<dyn Sink>) = match &options.database {
-            Database::Sqlite(path) => {
-                let (sqlite, sink) = sqlite::Sqlite::open(path, &options.instance, &run)?;
-                (Backend::Sqlite(sqlite), Box::new(sink))
-            }
-            Database::Postgres(target) => {
-                let (pg, sink) = postgres::Postgres::open(
-                    target,
-                    &options.instance,
-                    &run,
-                    options.wait_for_database,
-                )?;
-                (Backend::Postgres(pg), Box::new(sink))
-            }
-        };
-        let settings = match sink.settings(&options.defaults) {
-            Ok(settings) => settings,
-            // Only when waiting for PostgreSQL: the writer reads them once it answers.
-            Err(_) => options.defaults.clone(),
-        };
+        // Sightline may be started on an async worker, where waiting on the database's
+        // runtime is not allowed: opening runs on a thread of its own.
+        let (backend, sink, settings) = std::thread::scope(|s| {
+            s.spawn(|| open_backend(options, &run))
+                .join()
+                .unwrap_or_else(|_| Err(StoreError::Postgres("opening panicked".into())))
+        })?;
         details.set_slow_threshold_ms(settings.slow_threshold_ms);
         let shared = Arc::new(Shared {
             settings: Mutex::new(settings),

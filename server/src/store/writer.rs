@@ -166,8 +166,17 @@ impl Writer {
             }
             if last_maintenance.is_none_or(|t| t.elapsed() >= MAINTENANCE_EVERY) {
                 match self.maintain(crate::clock::now_ms()) {
-                    Ok(()) => last_maintenance = Some(Instant::now()),
-                    Err(e) => tracing::warn!(error = %e, "history pruning failed; retrying"),
+                    Ok(()) => {
+                        last_maintenance = Some(Instant::now());
+                        if pending.is_empty() {
+                            self.shared.set_write_error(None);
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "history maintenance failed; retrying");
+                        // An unreachable database shows before there is anything to write.
+                        self.shared.set_write_error(Some(e.to_string()));
+                    }
                 }
             }
             if last_instances.is_none_or(|t| t.elapsed() >= INSTANCES_EVERY)

@@ -6,7 +6,9 @@
 
 use sightline::Config;
 use sightline::metrics::details::Details;
-use sightline::store::postgres::Target;
+use sightline::store::postgres::{Postgres as PgStore, Target};
+use sightline::store::sqlite::Sqlite;
+use sightline::store::writer::Sink;
 use sightline::store::{Database, Options, Store};
 use sightline_app::history::Settings;
 
@@ -73,6 +75,16 @@ impl Backend {
         let details: &'static Details = Box::leak(Box::default());
         Store::open(&self.options(instance), details)
             .unwrap_or_else(|e| panic!("{}: {e}", self.name()))
+    }
+
+    /// The write side alone, as the writer thread of `instance` in `run` holds it.
+    pub fn sink(&self, instance: &str, run: &str) -> Box<dyn Sink> {
+        match self.database() {
+            Database::Sqlite(path) => Box::new(Sqlite::open(&path, instance, run).unwrap().1),
+            Database::Postgres(target) => {
+                Box::new(PgStore::open(&target, instance, run, false).unwrap().1)
+            }
+        }
     }
 
     /// `config` keeping its history here.

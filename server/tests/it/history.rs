@@ -4,15 +4,21 @@
 
 use std::time::Duration;
 
+use crate::backends::Backend;
 use crate::common::{TempDir, TestApp, fast_config, spawn};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sightline::Config;
 
 fn history_config(dir: &TempDir) -> Config {
+    Backend::Sqlite(TempDir(dir.0.clone())).config(backend_config())
+}
+
+/// Fast ticks, 50 ms counts as slow, instance `web-1`; the database is the backend's.
+fn backend_config() -> Config {
     Config {
-        db_path: Some(dir.db()),
         slow_threshold_ms: 50,
+        instance_id: "web-1".into(),
         ..fast_config()
     }
 }
@@ -57,12 +63,17 @@ async fn send_known_traffic(app: &TestApp) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn history_survives_a_restart_and_every_endpoint_answers() {
-    let dir = TempDir::new("restart");
-    let first = spawn(history_config(&dir)).await;
+    for db in Backend::each() {
+        survives_a_restart_and_every_endpoint_answers(&db).await;
+    }
+}
+
+async fn survives_a_restart_and_every_endpoint_answers(db: &Backend) {
+    let first = spawn(db.config(backend_config())).await;
     send_known_traffic(&first).await;
     shutdown(first).await;
 
-    let app = spawn(history_config(&dir)).await;
+    let app = spawn(db.config(backend_config())).await;
     let api = "/sightline/api";
 
     let o = json(&app, &format!("{api}/overview?range=5m&max_points=30")).await;
@@ -209,14 +220,35 @@ async fn history_survives_a_restart_and_every_endpoint_answers() {
     let csv = app.get(&format!("{api}/export?range=5m&format=csv")).await;
     assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
     let csv = csv.text().await.unwrap();
-    assert!(csv.starts_with("method,route,requests,"), "{csv}");
-    assert!(csv.contains("\r\nGET,/ok,20,0,0,"), "{csv}");
+    assert!(csv.starts_with("instance,method,route,requests,"), "{csv}");
+    // All instances together: the row has no instance of its own.
+    assert!(csv.contains("\r\n,GET,/ok,20,0,0,"), "{csv}");
+    let csv = app
+        .get(&format!("{api}/export?range=5m&format=csv&instance=web-1"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.contains("\r\nweb-1,GET,/ok,20,0,0,"), "{csv}");
     let exported = json(&app, &format!("{api}/export?range=5m&dataset=errors")).await;
-    assert_eq!(exported.as_array().unwrap().len(), 7);
+    let exported = exported.as_array().unwrap();
+    assert_eq!(exported.len(), 7);
+    assert!(
+        exported.iter().all(|r| r["instance"] == "web-1"),
+        "{exported:?}"
+    );
+    // Narrowed to an instance that served nothing: nothing.
+    let o = json(&app, &format!("{api}/overview?range=5m&instance=web-2")).await;
+    assert_eq!(o["requests"], 0, "{o}");
+    let instances = json(&app, &format!("{api}/instances?range=5m")).await;
+    assert_eq!(instances["items"][0]["id"], "web-1", "{instances}");
+    assert_eq!(instances["items"][0]["requests"], 28, "{instances}");
 
     // Settings: saved, validated, and still there after another restart.
     let settings = json(&app, &format!("{api}/settings")).await;
     assert_eq!(settings["retention_days"], 30);
+    assert_eq!(settings["database"], db.name(), "{settings}");
+    assert_eq!(settings["instances"][0]["id"], "web-1", "{settings}");
     let saved = app
         .http
         .post(app.url(&format!("{api}/settings")))
@@ -226,7 +258,7 @@ async fn history_survives_a_restart_and_every_endpoint_answers() {
         .unwrap();
     assert_eq!(saved.status(), StatusCode::OK);
     shutdown(app).await;
-    let app = spawn(history_config(&dir)).await;
+    let app = spawn(db.config(backend_config())).await;
     let settings = json(&app, &format!("{api}/settings")).await;
     assert_eq!(
         (
@@ -240,10 +272,15 @@ async fn history_survives_a_restart_and_every_endpoint_answers() {
     assert_eq!(o["requests"], 28);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_bad_parameter_gets_a_400_naming_it() {
-    let dir = TempDir::new("bad-params");
-    let app = spawn(history_config(&dir)).await;
+    for db in Backend::each() {
+        bad_parameters_get_a_400_naming_them(&db).await;
+    }
+}
+
+async fn bad_parameters_get_a_400_naming_them(db: &Backend) {
+    let app = spawn(db.config(backend_config())).await;
     let api = "/sightline/api";
     let cases: &[(&str, &str)] = &[
         ("overview?range=2w", "range"),
@@ -271,6 +308,15 @@ async fn every_bad_parameter_gets_a_400_naming_it() {
         ("export?format=xml", "format"),
         ("export?dataset=users", "dataset"),
         ("export?range=1y", "range"),
+        (
+            "export?instance=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            "instance",
+        ),
+        (
+            "endpoints?instance=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            "instance",
+        ),
+        ("instances?range=1y", "range"),
     ];
     for (query, param) in cases {
         let response = app.get(&format!("{api}/{query}")).await;

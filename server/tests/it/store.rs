@@ -131,7 +131,7 @@ pub fn assert_matches_in(store: &Store, r: &TimeRange, windows: &[(u64, Vec<u64>
 }
 
 /// Every row of `tier` (all instances) of route `route`: start and counts.
-fn tier_rows(store: &Store, tier: usize, route: i64) -> Vec<(u64, WindowCounts)> {
+pub fn tier_rows(store: &Store, tier: usize, route: i64) -> Vec<(u64, WindowCounts)> {
     let mut out = Vec::new();
     let whole = [Piece {
         tier,
@@ -149,7 +149,7 @@ fn tier_rows(store: &Store, tier: usize, route: i64) -> Vec<(u64, WindowCounts)>
     out
 }
 
-fn route_id(store: &Store, route: &str) -> i64 {
+pub fn route_id(store: &Store, route: &str) -> i64 {
     let routes = store.read(|db| db.routes()).unwrap();
     routes.iter().find(|r| r.2 == route).unwrap().0
 }

@@ -246,14 +246,7 @@ impl Postgres {
         wait: bool,
     ) -> Result<(Self, write::PgSink), StoreError> {
         let db = Arc::new(Db::new(target)?);
-        // Sightline may be started on an async worker: the first contact runs on a
-        // thread of its own.
-        let first = std::thread::scope(|s| {
-            s.spawn(|| db.call(async { db.client().await.map(drop) }))
-                .join()
-                .unwrap_or_else(|_| Err(StoreError::Postgres("first contact panicked".into())))
-        });
-        match first {
+        match db.call(async { db.client().await.map(drop) }) {
             Ok(()) => {}
             Err(e) if wait => {
                 tracing::warn!(database = %db.shown, error = %e, "history database unreachable; history starts when it answers");

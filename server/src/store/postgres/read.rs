@@ -180,14 +180,14 @@ impl Reader for PgReader<'_> {
         let (condition, order) = match filter {
             RecordFilter::Slow { min_us } => {
                 args.push(min_us);
-                ("latency_us >= $3", "latency_us DESC, id DESC")
+                ("latency_us >= $3", "latency_us DESC, requests.id DESC")
             }
             RecordFilter::Errors { lo, hi, needle } => {
                 args.extend([lo as &(dyn ToSql + Sync), hi, needle]);
                 (
                     "status BETWEEN $3 AND $4
                      AND ($5 = '' OR strpos(lower(route), $5) > 0 OR strpos(lower(path), $5) > 0)",
-                    "time_ms DESC, id DESC",
+                    "time_ms DESC, requests.id DESC",
                 )
             }
         };

@@ -128,7 +128,10 @@ impl Reader for Connection {
         let (condition, order) = match filter {
             RecordFilter::Slow { min_us } => {
                 args.push(min_us);
-                ("latency_us >= ?3".to_owned(), "latency_us DESC, id DESC")
+                (
+                    "latency_us >= ?3".to_owned(),
+                    "latency_us DESC, requests.id DESC",
+                )
             }
             RecordFilter::Errors { lo, hi, needle } => {
                 args.extend([lo as &dyn ToSql, hi, needle]);
@@ -136,7 +139,7 @@ impl Reader for Connection {
                     "status BETWEEN ?3 AND ?4
                      AND (?5 = '' OR instr(lower(route), ?5) > 0 OR instr(lower(path), ?5) > 0)"
                         .to_owned(),
-                    "time_ms DESC, id DESC",
+                    "time_ms DESC, requests.id DESC",
                 )
             }
         };
