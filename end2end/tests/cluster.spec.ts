@@ -2,17 +2,8 @@
 // other, and the instance picker narrows the page to one of them.
 import { expect, test } from "@playwright/test";
 import { spawn, type ChildProcess } from "node:child_process";
-import { connect, createServer } from "node:net";
-import { basePath, baseURL, startServer, stopServer, type Server } from "../support/server";
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { connect } from "node:net";
+import { basePath, baseURL, freePort, startServer, stopServer, type Server } from "../support/server";
 
 async function startRedis(port: number): Promise<ChildProcess> {
   const child = spawn(

@@ -34,48 +34,64 @@ fn escape(raw: &str) -> String {
     out
 }
 
-/// "All instances (N)" or one of them; the choice is kept in the URL (`?instance=`).
+/// "All instances (N)" or one of them; the choice is kept in the URL (`?instance=`), with
+/// the page's other parameters.
 ///
-/// The options (and the table below) are written as HTML strings: they only ever show
-/// text, and this keeps the Dashboard's WASM small.
+/// The options are the live cluster's instances and, on the history pages, every
+/// instance with stored history (`stored`): several instances sharing a PostgreSQL
+/// database have shared history even without a live cluster. They (and the table below)
+/// are written as HTML strings: they only ever show text, and this keeps the Dashboard's
+/// WASM small.
 #[island]
-pub fn InstancePicker() -> impl IntoView {
+pub fn InstancePicker(
+    /// Ids of the instances with stored history (empty on the live pages).
+    stored: Vec<String>,
+    /// The instance in the URL, if any.
+    selected: Option<String>,
+) -> impl IntoView {
     let cluster = cluster();
-    let options = move || {
-        cluster.with(|c| {
-            let Some(c) = c else { return String::new() };
-            let mut ids: Vec<&str> = c.instances.iter().map(|i| i.id.as_str()).collect();
-            ids.dedup();
-            let selected = |on: bool| if on { " selected" } else { "" };
-            let mut html = format!(
-                "<option value=\"\"{}>All instances ({})</option>",
-                selected(c.scope.is_none()),
-                c.counted()
-            );
-            for id in ids {
-                let id_html = escape(id);
-                html += &format!(
-                    "<option value=\"{id_html}\"{}>{id_html}</option>",
-                    selected(c.scope.as_deref() == Some(id))
-                );
-            }
-            html
-        })
+    let ids = move || {
+        let mut ids: Vec<String> = cluster.with(|c| {
+            c.iter()
+                .flat_map(|c| c.instances.iter().map(|i| i.id.clone()))
+                .collect()
+        });
+        ids.extend(stored.iter().cloned());
+        ids.sort();
+        ids.dedup();
+        ids
     };
+    let chosen = selected.clone();
+    let all = ids.clone();
+    let options = move || {
+        let ids = all();
+        let selected = |on: bool| if on { " selected" } else { "" };
+        let mut html = format!(
+            "<option value=\"\"{}>All instances ({})</option>",
+            selected(chosen.is_none()),
+            ids.len()
+        );
+        for id in &ids {
+            let id_html = escape(id);
+            html += &format!(
+                "<option value=\"{id_html}\"{}>{id_html}</option>",
+                selected(chosen.as_deref() == Some(id))
+            );
+        }
+        html
+    };
+    let hidden = move || ids().len() < 2 && selected.is_none();
     let choose = move |event: leptos::ev::Event| {
         let id = event_target_value(&event);
+        // Another instance: the page number no longer applies.
         #[cfg(feature = "hydrate")]
-        if let Some(window) = web_sys::window() {
-            let search = if id.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    "?{INSTANCE_PARAM}={}",
-                    crate::history::encode_component(&id)
-                )
-            };
-            let _ = window.location().set_search(&search);
-        }
+        crate::components::range::load_with(&[
+            ("page", None),
+            (
+                INSTANCE_PARAM,
+                Some(&id).filter(|id| !id.is_empty()).map(|id| id.as_str()),
+            ),
+        ]);
         #[cfg(not(feature = "hydrate"))]
         let _ = id;
     };
@@ -84,7 +100,7 @@ pub fn InstancePicker() -> impl IntoView {
             class="instance-picker"
             data-testid="instance-picker"
             aria-label="Instance"
-            hidden=move || cluster.with(Option::is_none)
+            hidden=hidden
             on:change=choose
             inner_html=options
         ></select>

@@ -20,6 +20,21 @@ const NAV: [(&str, &str); 7] = [
     ("Settings", "/settings"),
 ];
 
+/// The pages that read history, where every instance with stored history can be picked.
+const HISTORY_PAGES: [&str; 4] = ["/system", "/endpoints", "/app-metrics", "/errors"];
+
+/// Ids of the instances with stored history, as the server last read them.
+fn stored_instances() -> Vec<String> {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<crate::api::Backend>()
+            .map(|backend| backend.0.known_instances())
+            .unwrap_or_default()
+    }
+    #[cfg(not(feature = "ssr"))]
+    Vec::new()
+}
+
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
     let base = BasePath::current();
@@ -34,10 +49,12 @@ pub fn Layout(children: Children) -> impl IntoView {
             </form>
         }
     });
-    // Pages are separate documents: the instance picked in a cluster follows every link.
-    let keep = use_query_map()
+    // Pages are separate documents: the instance picked follows every link.
+    let selected = use_query_map()
         .with_untracked(|q| q.get(INSTANCE_PARAM))
-        .filter(|id| !id.is_empty())
+        .filter(|id| !id.is_empty());
+    let keep = selected
+        .as_ref()
         .map(|id| {
             format!(
                 "?{INSTANCE_PARAM}={}",
@@ -47,6 +64,15 @@ pub fn Layout(children: Children) -> impl IntoView {
         .unwrap_or_default();
     let here = use_location().pathname.get_untracked();
     let here = here.trim_end_matches('/');
+    // History pages may show any instance with stored history; live pages, live ones.
+    let on_history = HISTORY_PAGES
+        .iter()
+        .any(|page| base.join(page).trim_end_matches('/') == here);
+    let stored = if on_history {
+        stored_instances()
+    } else {
+        Vec::new()
+    };
     view! {
         <header class="topbar">
             <a href=format!("{}{keep}", base.as_str()) class="brand">
@@ -54,7 +80,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                 "Sightline"
             </a>
             <div class="topbar-right">
-                {signed_in.then(|| view! { <InstancePicker/> <LiveBadge/> })}
+                {signed_in.then(|| view! { <InstancePicker stored=stored selected=selected/> <LiveBadge/> })}
                 {account}
                 <ThemeToggle/>
             </div>

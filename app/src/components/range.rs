@@ -228,6 +228,18 @@ fn CustomRange(
 /// Loads this page with the custom range `[from, to)` in place of the current one.
 #[cfg(feature = "hydrate")]
 fn go_to_range(from: u64, to: u64) {
+    load_with(&[
+        ("range", None),
+        ("page", None),
+        ("from", Some(&from.to_string())),
+        ("to", Some(&to.to_string())),
+    ]);
+}
+
+/// Loads this page with some query parameters of the current URL set (`Some`) or removed
+/// (`None`), the others kept.
+#[cfg(feature = "hydrate")]
+pub fn load_with(changes: &[(&str, Option<&str>)]) {
     let Some(window) = web_sys::window() else {
         return;
     };
@@ -236,14 +248,20 @@ fn go_to_range(from: u64, to: u64) {
     let Ok(query) = web_sys::UrlSearchParams::new_with_str(&search) else {
         return;
     };
-    for key in ["range", "page"] {
-        query.delete(key);
+    for (key, value) in changes {
+        match value {
+            Some(value) => query.set(key, value),
+            None => query.delete(key),
+        }
     }
-    query.set("from", &from.to_string());
-    query.set("to", &to.to_string());
     let path = location.pathname().unwrap_or_default();
     let query: String = query.to_string().into();
-    let _ = location.assign(&format!("{path}?{query}"));
+    let target = if query.is_empty() {
+        path
+    } else {
+        format!("{path}?{query}")
+    };
+    let _ = location.assign(&target);
 }
 
 /// The resolved range under a page's picker.

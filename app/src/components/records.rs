@@ -12,6 +12,11 @@ use crate::history::{RecordsPage, RequestRecord};
 pub fn RecordList(page: RecordsPage, empty: &'static str) -> impl IntoView {
     let offset = use_local_offset();
     let is_empty = page.items.is_empty();
+    // Which instance served each request, when the page holds more than one.
+    let several = page
+        .items
+        .iter()
+        .any(|r| page.items.first().is_some_and(|f| f.instance != r.instance));
     let rows = page
         .items
         .into_iter()
@@ -30,9 +35,11 @@ pub fn RecordList(page: RecordsPage, empty: &'static str) -> impl IntoView {
                             <span class=status_class>{r.status}</span>
                             <span class="method">{r.method.clone()}</span>
                             <code class="path">{r.path.clone()}</code>
+                            {several.then(|| view! { <code class="instance">{r.instance.clone()}</code> })}
                             <span class="num latency">{format::millis(r.latency_ms)}</span>
                         </summary>
                         <dl class="record-details">
+                            <dt>"Instance"</dt><dd><code>{r.instance.clone()}</code></dd>
                             <dt>"Route"</dt><dd><code>{r.route.clone()}</code></dd>
                             <dt>"Path"</dt><dd><code>{r.path.clone()}</code></dd>
                             <dt>"Status"</dt><dd>{r.status}</dd>

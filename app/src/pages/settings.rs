@@ -9,7 +9,7 @@ use crate::components::loaded::loaded;
 use crate::components::page::PageHeader;
 use crate::components::range::{RangePicker, use_range};
 use crate::format;
-use crate::history::{SettingsInfo, SettingsUpdate};
+use crate::history::{SettingsInfo, SettingsUpdate, StoredInstance};
 use crate::snapshot::StoreHealth;
 
 #[component]
@@ -19,9 +19,11 @@ pub fn SettingsPage() -> impl IntoView {
         <PageHeader title="Settings" intro="How long history is kept, what counts as slow, exports and version."/>
         {loaded(info, move |info| {
             let health = info.store.clone();
+            let instances = info.instances.clone();
             view! {
                 <SettingsForm retention_days=info.retention_days slow_threshold_ms=info.slow_threshold_ms/>
                 <About info=info/>
+                <StoredInstances instances=instances/>
                 <StoreHealthPanel health=health/>
             }
         })}
@@ -99,11 +101,58 @@ fn About(info: SettingsInfo) -> impl IntoView {
             <h2>"About"</h2>
             <dl class="facts">
                 <dt>"Version"</dt><dd>{format!("Sightline {}", info.version)}</dd>
-                <dt>"Database"</dt><dd><code>{info.database_path.clone()}</code></dd>
+                <dt>"Database"</dt>
+                <dd data-testid="database">{database_name(&info.database)}" "<code>{info.database_path.clone()}</code></dd>
                 <dt>"Database size"</dt><dd>{format::bytes(info.database_bytes as f64)}</dd>
                 <dt>"Oldest data"</dt>
                 <dd>{move || oldest.map_or_else(|| "none yet".to_owned(), |t| format::date_time(t, offset.get()))}</dd>
             </dl>
+        </section>
+    }
+}
+
+fn database_name(kind: &str) -> &'static str {
+    match kind {
+        "postgresql" => "PostgreSQL, shared:",
+        _ => "SQLite file",
+    }
+}
+
+/// Every instance with stored history: its first and last 10 s windows and requests.
+#[component]
+fn StoredInstances(instances: Vec<StoredInstance>) -> impl IntoView {
+    let offset = crate::clock::use_local_offset();
+    let rows = instances
+        .into_iter()
+        .map(|i| {
+            let (first, last) = (i.first_ms, i.last_ms);
+            view! {
+                <tr data-instance=i.id.clone()>
+                    <td><code>{i.id.clone()}</code></td>
+                    <td class="num">{move || format::date_time(first, offset.get())}</td>
+                    <td class="num">{move || format::date_time(last, offset.get())}</td>
+                    <td class="num">{format::count(i.requests)}</td>
+                </tr>
+            }
+        })
+        .collect::<Vec<_>>();
+    view! {
+        <section class="panel" data-testid="stored-instances">
+            <h2>"Instances in history"</h2>
+            <p class="hint">"Every instance that wrote to this database, kept as long as its history."</p>
+            <div class="table-scroll">
+                <table class="table">
+                    <thead>
+                        <tr>
+                            <th scope="col">"Instance"</th>
+                            <th scope="col" class="num">"First window"</th>
+                            <th scope="col" class="num">"Last window"</th>
+                            <th scope="col" class="num">"Requests"</th>
+                        </tr>
+                    </thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
         </section>
     }
 }

@@ -345,7 +345,7 @@ async fn exports_are_whole_and_guard_formulas() {
     assert!(csv.headers().get("x-sightline-truncated").is_none());
     let csv = csv.text().await.unwrap();
     assert!(
-        csv.starts_with("time_ms,method,route,path,status,latency_ms,bytes,message\r\n"),
+        csv.starts_with("time_ms,instance,method,route,path,status,latency_ms,bytes,message\r\n"),
         "{csv}"
     );
     assert!(csv.contains(",GET,/formula,/formula,502,"), "{csv}");
