@@ -189,6 +189,9 @@ pub struct StoreHealth {
     pub last_write_error_ms: Option<u64>,
     /// 10 s windows given up after writes failed for an hour.
     pub windows_lost: u64,
+    /// 10 s windows waiting to be written again after a failed write.
+    #[serde(default)]
+    pub windows_queued: u64,
     /// Error and slow-request records not kept because the writer's queue was full.
     pub records_dropped: u64,
     /// Records not stored because their route had stored its share of the 10 s window

@@ -75,7 +75,7 @@ impl Builder {
     /// History in PostgreSQL, shared by the instances of one service
     /// (`postgres://user:password@host:5432/db`); takes the place of the SQLite file.
     pub fn postgres(mut self, url: impl Into<String>) -> Self {
-        self.config.database_url = Some(url.into());
+        self.config.database_url = Some(url.into().into());
         self
     }
 

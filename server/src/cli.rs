@@ -266,7 +266,8 @@ impl Cli {
             database_url: self
                 .database_url
                 .clone()
-                .filter(|u| !u.is_empty() && !self.no_history),
+                .filter(|u| !u.is_empty() && !self.no_history)
+                .map(Into::into),
             wait_for_database: self.wait_for_database,
             retention_days: self.retention_days,
             slow_threshold_ms: self.slow_threshold_ms,

@@ -62,7 +62,7 @@ pub struct Config {
     /// History in a PostgreSQL database that several instances share
     /// (`postgres://user:password@host:5432/db`, `?sslmode=require` for TLS); takes the
     /// place of `db_path`. `None` by default.
-    pub database_url: Option<String>,
+    pub database_url: Option<DatabaseUrl>,
     /// PostgreSQL unreachable at start: start anyway (history unavailable until it
     /// answers) instead of failing.
     pub wait_for_database: bool,
@@ -136,5 +136,37 @@ pub fn check_prefix(prefix: &str) -> Result<String, String> {
         Err(format!(
             "the cluster name {prefix:?} must be 1 to 64 letters, digits, '-', '_', '.' or ':'"
         ))
+    }
+}
+
+/// A PostgreSQL URL. Its `Debug` shows the server and database, never the credentials, so
+/// a logged `Config` does not leak the password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match crate::store::postgres::Target::parse(&self.0) {
+            Ok(target) => f.write_str(target.shown()),
+            Err(_) => f.write_str("(an invalid PostgreSQL URL)"),
+        }
+    }
+}
+
+impl From<String> for DatabaseUrl {
+    fn from(url: String) -> Self {
+        Self(url)
+    }
+}
+
+impl From<&str> for DatabaseUrl {
+    fn from(url: &str) -> Self {
+        Self(url.to_owned())
     }
 }

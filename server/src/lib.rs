@@ -44,7 +44,7 @@ use std::time::Instant;
 
 pub use auth::{Access, ApiToken, AuthError, Credentials, Password, Principal, Role, User};
 pub use builder::Builder;
-pub use config::Config;
+pub use config::{Config, DatabaseUrl};
 pub use live::events::EventError;
 pub use live::logs::LogLayer;
 pub use metrics::details::ErrorMessage;
@@ -378,7 +378,7 @@ fn open_store(
 ) -> Result<Option<Store>, Error> {
     let database = match (&config.database_url, &config.db_path) {
         (Some(url), _) => store::Database::Postgres(Box::new(
-            store::postgres::Target::parse(url).map_err(Error::Config)?,
+            store::postgres::Target::parse(url.as_str()).map_err(Error::Config)?,
         )),
         (None, Some(path)) => store::Database::Sqlite(path.clone()),
         (None, None) => return Ok(None),

@@ -50,6 +50,7 @@ pub fn InstancePicker(
     selected: Option<String>,
 ) -> impl IntoView {
     let cluster = cluster();
+    let history = !stored.is_empty();
     let ids = move || {
         let mut ids: Vec<String> = cluster.with(|c| {
             c.iter()
@@ -65,11 +66,16 @@ pub fn InstancePicker(
     let all = ids.clone();
     let options = move || {
         let ids = all();
+        // Live pages count the instances the live view adds up (gone ones are not);
+        // history pages, every instance with history.
+        let counted = cluster
+            .with(|c| c.as_ref().map(ClusterView::counted))
+            .filter(|_| !history)
+            .unwrap_or(ids.len());
         let selected = |on: bool| if on { " selected" } else { "" };
         let mut html = format!(
-            "<option value=\"\"{}>All instances ({})</option>",
+            "<option value=\"\"{}>All instances ({counted})</option>",
             selected(chosen.is_none()),
-            ids.len()
         );
         for id in &ids {
             let id_html = escape(id);

@@ -20,8 +20,15 @@ const NAV: [(&str, &str); 7] = [
     ("Settings", "/settings"),
 ];
 
-/// The pages that read history, where every instance with stored history can be picked.
-const HISTORY_PAGES: [&str; 4] = ["/system", "/endpoints", "/app-metrics", "/errors"];
+/// The pages that read history (Settings: for its exports), where every instance with
+/// stored history can be picked.
+const HISTORY_PAGES: [&str; 5] = [
+    "/system",
+    "/endpoints",
+    "/app-metrics",
+    "/errors",
+    "/settings",
+];
 
 /// Ids of the instances with stored history, as the server last read them.
 fn stored_instances() -> Vec<String> {

@@ -167,6 +167,7 @@ fn StoreHealthPanel(health: StoreHealth) -> impl IntoView {
         None => "ok".to_owned(),
     };
     let facts = [
+        ("Windows waiting to be written", health.windows_queued),
         ("Windows lost", health.windows_lost),
         ("Records dropped (queue full)", health.records_dropped),
         (

@@ -31,6 +31,7 @@ impl Store {
             write_error: lock(&s.write_error).clone(),
             last_write_error_ms: (last_error > 0).then_some(last_error),
             windows_lost: s.lost_windows.load(Ordering::Relaxed),
+            windows_queued: s.queued_windows.load(Ordering::Relaxed),
             records_dropped: self.details.dropped(),
             records_capped: s.records_capped.load(Ordering::Relaxed),
             rows_skipped: s.rows_skipped.load(Ordering::Relaxed),

@@ -95,6 +95,8 @@ pub struct Shared {
     /// When a write last failed (ms since the epoch), 0 if none has.
     last_write_error_ms: AtomicU64,
     lost_windows: AtomicU64,
+    /// Windows waiting for a write the database refused to be retried.
+    queued_windows: AtomicU64,
     records_capped: AtomicU64,
     rows_skipped: AtomicU64,
     /// Ids of the instances with stored history, as the writer last read them.
@@ -123,6 +125,10 @@ impl Shared {
                 .store(crate::clock::now_ms(), Ordering::Relaxed);
         }
         *lock(&self.write_error) = error;
+    }
+
+    fn set_queued_windows(&self, n: u64) {
+        self.queued_windows.store(n, Ordering::Relaxed);
     }
 
     fn note_lost_window(&self) {
@@ -199,6 +205,7 @@ impl Store {
             write_error: Mutex::new(None),
             last_write_error_ms: AtomicU64::new(0),
             lost_windows: AtomicU64::new(0),
+            queued_windows: AtomicU64::new(0),
             records_capped: AtomicU64::new(0),
             rows_skipped: AtomicU64::new(0),
             known_instances: Mutex::new(Vec::new()),

@@ -23,6 +23,8 @@ pub use crate::metrics::window::WindowCounts;
 /// Windows kept for retry while the database refuses writes: one hour of them.
 const MAX_PENDING_WINDOWS: usize = 360;
 const MAINTENANCE_EVERY: Duration = Duration::from_secs(60);
+/// Units written per transaction when a backlog is written.
+const UNITS_PER_WRITE: usize = 30;
 /// How often the list of instances with history is read again.
 const INSTANCES_EVERY: Duration = Duration::from_secs(5);
 
@@ -142,15 +144,12 @@ impl Writer {
                 pending.push_back(unit);
             }
             if !pending.is_empty() {
-                let written = self.sink.write(pending.make_contiguous());
-                self.shared.note_skipped(super::skipped::take_skipped());
-                match written {
+                match self.write_pending(&mut pending) {
                     Ok(()) => {
                         if failures > 0 {
                             tracing::info!(failures, "history writes resumed");
                         }
                         failures = 0;
-                        pending.clear();
                         self.shared.set_write_error(None);
                     }
                     Err(e) => {
@@ -163,6 +162,8 @@ impl Writer {
                         self.shared.set_write_error(Some(e.to_string()));
                     }
                 }
+                self.shared
+                    .set_queued_windows(pending.iter().map(|u| u.windows.len() as u64).sum());
             }
             if last_maintenance.is_none_or(|t| t.elapsed() >= MAINTENANCE_EVERY) {
                 match self.maintain(crate::clock::now_ms()) {
@@ -196,9 +197,33 @@ impl Writer {
                 let _ = done.send(());
             }
             if stop {
+                let lost: usize = pending.iter().map(|u| u.windows.len()).sum();
+                if lost > 0 {
+                    tracing::warn!(
+                        windows = lost,
+                        "stopping with history the database did not take"
+                    );
+                    for _ in 0..lost {
+                        self.shared.note_lost_window();
+                    }
+                }
                 return;
             }
         }
+    }
+
+    /// Writes the pending units oldest first, [`UNITS_PER_WRITE`] per transaction, so that
+    /// a long backlog goes in steps that each fit the database's time limit; what was
+    /// written leaves the queue even if a later step fails.
+    fn write_pending(&mut self, pending: &mut VecDeque<Unit>) -> Result<(), StoreError> {
+        while !pending.is_empty() {
+            let n = pending.len().min(UNITS_PER_WRITE);
+            let written = self.sink.write(&pending.make_contiguous()[..n]);
+            self.shared.note_skipped(super::skipped::take_skipped());
+            written?;
+            pending.drain(..n);
+        }
+        Ok(())
     }
 
     /// Drops the oldest windows beyond [`MAX_PENDING_WINDOWS`], counting them as lost.
@@ -215,6 +240,7 @@ impl Writer {
                 self.shared.note_lost_window();
             }
         }
+        pending.retain(|u| !u.is_empty());
     }
 
     /// Picks up settings changed elsewhere, then prunes what aged out.

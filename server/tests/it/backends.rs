@@ -96,7 +96,7 @@ impl Backend {
                 ..config
             },
             Self::Postgres { url, .. } => Config {
-                database_url: Some(url.clone()),
+                database_url: Some(url.as_str().into()),
                 ..config
             },
         }

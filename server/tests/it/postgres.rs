@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -102,6 +103,36 @@ impl Postgres {
         self.start_server();
     }
 
+    /// Holds the session advisory lock `key` (in the `history` database) until dropped,
+    /// from a `psql` of its own, as another instance would.
+    pub fn hold_advisory_lock(&self, key: i64) -> HeldLock {
+        let mut child = self
+            .command("psql")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+            ])
+            .args(["-d", "history", "-At", "-f", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "SELECT pg_advisory_lock({key}); SELECT 'held';").unwrap();
+        stdin.flush().unwrap();
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        while let Some(Ok(line)) = lines.next() {
+            if line == "held" {
+                break;
+            }
+        }
+        HeldLock { child, stdin }
+    }
+
     /// A new, empty database on this server; its URL.
     pub fn database(&self, name: &str) -> String {
         self.psql(&format!("CREATE DATABASE {name}"));
@@ -169,6 +200,20 @@ impl Postgres {
             ],
         );
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+}
+
+/// A session advisory lock held by a `psql`; released when dropped (the session ends).
+pub struct HeldLock {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+}
+
+impl Drop for HeldLock {
+    fn drop(&mut self) {
+        let _ = writeln!(self.stdin, "\\q");
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -16,7 +16,7 @@ use crate::postgres::Postgres;
 
 fn config(url: &str) -> Config {
     Config {
-        database_url: Some(url.to_owned()),
+        database_url: Some(url.into()),
         instance_id: "web-1".into(),
         ..fast_config()
     }

@@ -5,6 +5,7 @@
 
 use std::sync::Barrier;
 
+use sightline::store::postgres::schema::PRUNE_LOCK;
 use sightline::store::query;
 use sightline::store::reader::Rows;
 use sightline::store::tiers::{Piece, SIZES, horizons_at};
@@ -27,7 +28,11 @@ fn scoped(r: TimeRange, instance: &str) -> TimeRange {
 #[test]
 fn three_instances_writing_at_once_answer_each_and_all_exactly() {
     for db in Backend::each() {
-        let stores: Vec<_> = INSTANCES.iter().map(|id| db.open(id)).collect();
+        // Started together on an empty database: one migrates, the others wait for it.
+        let stores: Vec<_> = std::thread::scope(|s| {
+            let opening: Vec<_> = INSTANCES.iter().map(|id| s.spawn(|| db.open(id))).collect();
+            opening.into_iter().map(|h| h.join().unwrap()).collect()
+        });
         // Each instance its own traffic over the same 70 minutes.
         let traffic: Vec<Vec<(u64, Vec<u64>)>> = (0..3u64)
             .map(|k| {
@@ -177,6 +182,14 @@ fn two_instances_pruning_at_once_delete_each_row_once() {
         });
         let deleted: u64 = results.iter().flatten().sum();
         assert_eq!(deleted, doomed, "{}: {results:?}", db.name());
+        if let Some(server) = db.server() {
+            // While another instance holds the pruning lock, this one leaves the work to it.
+            let later = now + 3 * DAY_MS;
+            let locked = server.hold_advisory_lock(PRUNE_LOCK);
+            assert_eq!(stores[0].prune(later, retention).unwrap(), None);
+            drop(locked);
+            assert!(stores[0].prune(later, retention).unwrap().unwrap() > 0);
+        }
         for (tier, horizon) in horizons.iter().enumerate() {
             assert_eq!(rows_before(&stores[1], tier, *horizon), 0);
         }

@@ -41,6 +41,19 @@ pub fn counts_at(r: &Row, first: usize) -> Result<WindowCounts, StoreError> {
     .decode()
 }
 
+/// Instances with rows in one piece: windows with traffic, and samples (an instance with
+/// no traffic still writes those).
+pub const INSTANCES_IN_PIECE: &str = "
+    SELECT instances.name, min(start_ms), max(start_ms), CAST(sum(requests) AS BIGINT)
+    FROM (
+        SELECT instance_id, start_ms, requests FROM windows
+        WHERE tier = $1 AND start_ms >= $2 AND start_ms < $3 AND route_id = 0
+        UNION ALL
+        SELECT instance_id, start_ms, 0 FROM samples
+        WHERE tier = $1 AND start_ms >= $2 AND start_ms < $3
+    ) AS seen JOIN instances ON instances.id = instance_id
+    GROUP BY instances.name";
+
 pub const WINDOW_COLUMNS: &str = "requests, client_errors, server_errors, bytes, latency_sum_us, latency_max_us, status, histogram";
 
 /// The samples of a row whose `n` column is at `first`, the fields following in order.
@@ -203,12 +216,15 @@ impl Reader for PgReader<'_> {
             )?
             .first()
             .map_or(Ok(0), |r| r.try_get(0))?;
-        let offset = offset(page, limit);
+        // As parameters, so that every page shares one prepared statement.
+        let (limit, offset) = (i64::from(limit), offset(page, limit));
+        args.extend([&limit as &(dyn ToSql + Sync), &offset]);
+        let (l, o) = (args.len() - 1, args.len());
         let rows = self.query(
             &format!(
                 "SELECT requests.id, instances.name, time_ms, method, route, path, status, latency_us, bytes, message
                  FROM requests LEFT JOIN instances ON instances.id = instance_id
-                 WHERE {condition} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
+                 WHERE {condition} ORDER BY {order} LIMIT ${l} OFFSET ${o}"
             ),
             &args,
         )?;
@@ -242,13 +258,7 @@ impl Reader for PgReader<'_> {
         let mut all = Vec::new();
         for piece in pieces {
             let (tier, from, to) = (piece.tier as i64, sql_ms(piece.from), sql_ms(piece.to));
-            let rows = self.query(
-                "SELECT instances.name, min(start_ms), max(start_ms), sum(requests)::bigint
-                 FROM windows JOIN instances ON instances.id = instance_id
-                 WHERE tier = $1 AND start_ms >= $2 AND start_ms < $3 AND route_id = 0
-                 GROUP BY instances.name",
-                &[&tier, &from, &to],
-            )?;
+            let rows = self.query(INSTANCES_IN_PIECE, &[&tier, &from, &to])?;
             all.extend(each(rows, "windows", |r| {
                 Ok(StoredInstance {
                     id: r.try_get(0)?,

@@ -11,6 +11,8 @@ use crate::store::samples::FIELDS;
 /// Advisory lock keys (one namespace: "Sightline" in ASCII, then the purpose).
 pub const MIGRATE_LOCK: i64 = 0x5369_6768_746c_0001;
 pub const PRUNE_LOCK: i64 = 0x5369_6768_746c_0002;
+/// With an instance's row id: held while that instance writes (`pg_advisory_xact_lock(int, int)`).
+pub const WRITE_LOCK: i32 = 0x5369_0003;
 
 /// Each entry moves the schema one version forward; never edit one that has shipped.
 /// The same tables as the SQLite layout (see `sqlite::schema`), by instance from the start.
@@ -89,8 +91,30 @@ fn migrations() -> Vec<String> {
     )]
 }
 
+/// The schema's version, `None` before the first migration.
+async fn version(client: &Object) -> Result<Option<i64>, StoreError> {
+    let table = client
+        .query_one(
+            "SELECT to_regclass($1) IS NOT NULL",
+            &[&format!("{SCHEMA}.schema_version")],
+        )
+        .await?;
+    if !table.try_get::<_, bool>(0)? {
+        return Ok(None);
+    }
+    let row = client
+        .query_opt(&format!("SELECT version FROM {SCHEMA}.schema_version"), &[])
+        .await?;
+    Ok(row.map(|r| r.try_get(0)).transpose()?)
+}
+
 /// Brings the schema up to date: one transaction, under [`MIGRATE_LOCK`].
 pub async fn migrate(client: &mut Object) -> Result<(), StoreError> {
+    let all = migrations();
+    if version(client).await? == Some(all.len() as i64) {
+        // Up to date: nothing to lock, create or write (and no CREATE right needed).
+        return Ok(());
+    }
     let tx = client.transaction().await?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATE_LOCK])
         .await?;
@@ -103,12 +127,15 @@ pub async fn migrate(client: &mut Object) -> Result<(), StoreError> {
         .query_opt(&format!("SELECT version FROM {SCHEMA}.schema_version"), &[])
         .await?
         .map_or(0, |r| r.get(0));
-    let all = migrations();
     if current as usize > all.len() {
         return Err(StoreError::Postgres(format!(
             "the database's schema (version {current}) is newer than this Sightline knows ({}): upgrade Sightline",
             all.len()
         )));
+    }
+    if current as usize == all.len() {
+        // Another instance migrated while this one waited for the lock.
+        return Ok(tx.commit().await?);
     }
     for sql in &all[current as usize..] {
         tx.batch_execute(sql).await?;

@@ -2,6 +2,7 @@
 //! of every key), so instances never contend for a row; per window, one statement reads
 //! the rows its three tiers merge into and one writes them all back.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -11,11 +12,11 @@ use tokio_postgres::types::ToSql;
 
 use super::Db;
 use super::read::{WINDOW_COLUMNS, counts_at, samples_at};
-use super::schema::PRUNE_LOCK;
+use super::schema::{PRUNE_LOCK, WRITE_LOCK};
 use crate::store::StoreError;
 use crate::store::codec::{encode_histogram, encode_status};
 use crate::store::samples::{FIELDS, SampleAcc};
-use crate::store::sqlite::write::{MARKS_KEPT_MS, merged, merged_samples};
+use crate::store::sqlite::write::{KNOWN_INSTANCES, MARKS_KEPT_MS, merged, merged_samples};
 use crate::store::tiers::{SIZES, bucket, horizons_at};
 use crate::store::writer::{Sink, Unit, WindowBatch, WindowCounts};
 
@@ -96,9 +97,7 @@ impl Sink for PgSink {
 impl PgSink {
     async fn instance_names(&self) -> Result<Vec<String>, StoreError> {
         let client = self.db.client().await?;
-        let rows = client
-            .query("SELECT name FROM instances ORDER BY name", &[])
-            .await?;
+        let rows = client.query(KNOWN_INSTANCES, &[]).await?;
         Ok(rows.iter().filter_map(|r| r.try_get(0).ok()).collect())
     }
 
@@ -113,17 +112,22 @@ impl PgSink {
                 id
             }
         };
+        // Rows are read, merged and written back: two processes that share an instance id
+        // (a misconfiguration, but the default id is the host name) take turns rather than
+        // overwrite each other's counts.
+        tx.execute(
+            "SELECT pg_advisory_xact_lock($1, $2)",
+            &[&WRITE_LOCK, &(instance as i32)],
+        )
+        .await?;
+        let now = crate::clock::now_ms() as i64;
         for unit in units {
+            // Marked when written, so that pruning old marks never forgets a recent write.
             let marked = tx
                 .execute(
                     "INSERT INTO marks (instance_id, run, seq, time_ms) VALUES ($1, $2, $3, $4)
                      ON CONFLICT DO NOTHING",
-                    &[
-                        &instance,
-                        &self.run,
-                        &(unit.seq as i64),
-                        &(unit.time_ms as i64),
-                    ],
+                    &[&instance, &self.run, &(unit.seq as i64), &now],
                 )
                 .await?;
             if marked == 0 {
@@ -153,7 +157,7 @@ impl PgSink {
             let id = match self.route_ids.get(&key) {
                 Some(id) => *id,
                 None => {
-                    let id = row_id(tx, "routes", &[method, route]).await?;
+                    let id = row_id(tx, "routes", &[method, &text(route)]).await?;
                     self.route_ids.insert(key, id);
                     id
                 }
@@ -289,18 +293,29 @@ async fn write_samples(
     Ok(())
 }
 
+/// Text as PostgreSQL stores it: it refuses NUL characters, which a path or an app's
+/// error message may hold.
+fn text(raw: &str) -> Cow<'_, str> {
+    if raw.contains('\0') {
+        Cow::Owned(raw.replace('\0', "\u{FFFD}"))
+    } else {
+        Cow::Borrowed(raw)
+    }
+}
+
 /// Stores a unit's records and adds its tallies to the per-window counts.
 async fn write_records(tx: &Transaction<'_>, instance: i64, unit: &Unit) -> Result<(), StoreError> {
     if !unit.details.is_empty() {
         let d = &unit.details;
         let times: Vec<i64> = d.iter().map(|d| d.time_ms as i64).collect();
         let methods: Vec<&str> = d.iter().map(|d| d.method).collect();
-        let routes: Vec<&str> = d.iter().map(|d| &*d.route).collect();
-        let paths: Vec<&str> = d.iter().map(|d| d.path.as_str()).collect();
+        let routes: Vec<Cow<'_, str>> = d.iter().map(|d| text(&d.route)).collect();
+        let paths: Vec<Cow<'_, str>> = d.iter().map(|d| text(&d.path)).collect();
         let statuses: Vec<i64> = d.iter().map(|d| i64::from(d.status)).collect();
         let latencies: Vec<i64> = d.iter().map(|d| d.latency_us as i64).collect();
         let bytes: Vec<i64> = d.iter().map(|d| d.bytes as i64).collect();
-        let messages: Vec<Option<&str>> = d.iter().map(|d| d.message.as_deref()).collect();
+        let messages: Vec<Option<Cow<'_, str>>> =
+            d.iter().map(|d| d.message.as_deref().map(text)).collect();
         tx.execute(
             "INSERT INTO requests (instance_id, time_ms, method, route, path, status, latency_us, bytes, message)
              SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[],

@@ -41,8 +41,9 @@ impl Sqlite {
             let _ = std::fs::create_dir_all(dir);
         }
         let mut conn = Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // Waits (rather than fails) while another process opening the file holds it.
         configure(&conn)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
         schema::migrate(&mut conn)?;
         schema::claim_first_instance(&conn, instance)?;
         let tx = conn.transaction()?;

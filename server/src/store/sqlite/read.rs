@@ -186,12 +186,9 @@ impl Reader for Connection {
     }
 
     fn instances(&self, pieces: &[Piece]) -> Result<Vec<StoredInstance>, StoreError> {
-        let mut stmt = self.prepare_cached(
-            "SELECT instances.name, min(start_ms), max(start_ms), sum(requests)
-             FROM windows JOIN instances ON instances.id = instance_id
-             WHERE tier = ?1 AND start_ms >= ?2 AND start_ms < ?3 AND route_id = 0
-             GROUP BY instances.name",
-        )?;
+        // The same statement as PostgreSQL's, with SQLite's placeholders.
+        let mut stmt = self
+            .prepare_cached(&crate::store::postgres::read::INSTANCES_IN_PIECE.replace('$', "?"))?;
         let mut all = Vec::new();
         for piece in pieces {
             let rows = stmt.query(params![

@@ -207,14 +207,17 @@ pub fn claim_first_instance(conn: &Connection, name: &str) -> rusqlite::Result<(
     Ok(())
 }
 
-/// Brings the schema up to date in one transaction.
+/// Brings the schema up to date in one transaction. It takes the write lock first, so
+/// processes opening the same file at once migrate it once.
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let current: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if current as usize >= MIGRATIONS.len() {
         return Ok(());
     }
-    let tx = conn.transaction()?;
-    for sql in &MIGRATIONS[current as usize..] {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    // Read again under the lock: another process may have migrated meanwhile.
+    let current: u32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    for sql in MIGRATIONS.get(current as usize..).unwrap_or_default() {
         tx.execute_batch(sql)?;
     }
     tx.pragma_update(None, "user_version", version())?;

@@ -18,6 +18,14 @@ use crate::store::skipped::skip_row;
 use crate::store::tiers::{SIZES, bucket, horizons_at};
 use crate::store::writer::{Sink, Unit, WindowBatch, WindowCounts};
 
+/// Instances with history still kept (hour rows outlive every finer row), by name. The
+/// same statement on both backends.
+pub const KNOWN_INSTANCES: &str = "
+    SELECT name FROM instances i
+    WHERE EXISTS (SELECT 1 FROM windows w WHERE w.tier = 2 AND w.route_id = 0 AND w.instance_id = i.id)
+       OR EXISTS (SELECT 1 FROM samples s WHERE s.tier = 2 AND s.instance_id = i.id)
+    ORDER BY name";
+
 /// Marks are kept this long: far longer than a unit is retried.
 pub const MARKS_KEPT_MS: u64 = 6 * sightline_app::history::HOUR_MS;
 
@@ -48,9 +56,7 @@ impl Sink for SqliteSink {
     }
 
     fn instances(&mut self) -> Result<Vec<String>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT name FROM instances ORDER BY name")?;
+        let mut stmt = self.conn.prepare_cached(KNOWN_INSTANCES)?;
         let names = stmt.query_map([], |r| r.get(0))?;
         Ok(names.collect::<Result<_, _>>()?)
     }
