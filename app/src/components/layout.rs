@@ -65,7 +65,7 @@ pub fn Layout(children: Children) -> impl IntoView {
         .map(|id| {
             format!(
                 "?{INSTANCE_PARAM}={}",
-                crate::history::encode_component(&id)
+                crate::history::encode_component(id)
             )
         })
         .unwrap_or_default();
