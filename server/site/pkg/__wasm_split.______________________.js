@@ -49,43 +49,43 @@ function makeLoad(fetcher, deps) {
         return loadingModule;
     }
 }
-/* custom_range_loader_11236671512926936336, events_feed_loader_2334261439016434962 */
+/* custom_range_loader_4294582854984197068, events_feed_loader_2334261439016434962 */
 const __chunk_6 = makeLoad(() => {
     const src = fetch(new URL("./chunk_6.wasm", import.meta.url));
     return async (imports) => (WebAssembly.instantiateStreaming(src, imports));
 }
 , []);
-/* custom_range_loader_11236671512926936336, events_feed_loader_2334261439016434962, line_chart_loader_6475932252321280972 */
+/* custom_range_loader_4294582854984197068, events_feed_loader_2334261439016434962, line_chart_loader_6475932252321280972 */
 const __chunk_7 = makeLoad(() => {
     const src = fetch(new URL("./chunk_7.wasm", import.meta.url));
     return async (imports) => (WebAssembly.instantiateStreaming(src, imports));
 }
 , []);
-/* custom_range_loader_11236671512926936336, events_feed_loader_2334261439016434962, line_chart_loader_6475932252321280972, settings_form_loader_5829817653070361098 */
+/* custom_range_loader_4294582854984197068, events_feed_loader_2334261439016434962, line_chart_loader_6475932252321280972, settings_form_loader_4779324178665353951 */
 const __chunk_8 = makeLoad(() => {
     const src = fetch(new URL("./chunk_8.wasm", import.meta.url));
     return async (imports) => (WebAssembly.instantiateStreaming(src, imports));
 }
 , []);
-/* custom_range_loader_11236671512926936336, events_feed_loader_2334261439016434962, settings_form_loader_5829817653070361098 */
+/* custom_range_loader_4294582854984197068, events_feed_loader_2334261439016434962, settings_form_loader_4779324178665353951 */
 const __chunk_9 = makeLoad(() => {
     const src = fetch(new URL("./chunk_9.wasm", import.meta.url));
     return async (imports) => (WebAssembly.instantiateStreaming(src, imports));
 }
 , []);
-/* custom_range_loader_11236671512926936336, line_chart_loader_6475932252321280972 */
+/* custom_range_loader_4294582854984197068, line_chart_loader_6475932252321280972 */
 const __chunk_10 = makeLoad(() => {
     const src = fetch(new URL("./chunk_10.wasm", import.meta.url));
     return async (imports) => (WebAssembly.instantiateStreaming(src, imports));
 }
 , []);
-/* custom_range_loader_11236671512926936336, line_chart_loader_6475932252321280972, settings_form_loader_5829817653070361098 */
+/* custom_range_loader_4294582854984197068, line_chart_loader_6475932252321280972, settings_form_loader_4779324178665353951 */
 const __chunk_11 = makeLoad(() => {
     const src = fetch(new URL("./chunk_11.wasm", import.meta.url));
     return async (imports) => (WebAssembly.instantiateStreaming(src, imports));
 }
 , []);
-/* custom_range_loader_11236671512926936336, settings_form_loader_5829817653070361098 */
+/* custom_range_loader_4294582854984197068, settings_form_loader_4779324178665353951 */
 const __chunk_12 = makeLoad(() => {
     const src = fetch(new URL("./chunk_12.wasm", import.meta.url));
     return async (imports) => (WebAssembly.instantiateStreaming(src, imports));
@@ -97,26 +97,26 @@ const __chunk_13 = makeLoad(() => {
     return async (imports) => (WebAssembly.instantiateStreaming(src, imports));
 }
 , []);
-/* events_feed_loader_2334261439016434962, line_chart_loader_6475932252321280972, settings_form_loader_5829817653070361098 */
+/* events_feed_loader_2334261439016434962, line_chart_loader_6475932252321280972, settings_form_loader_4779324178665353951 */
 const __chunk_14 = makeLoad(() => {
     const src = fetch(new URL("./chunk_14.wasm", import.meta.url));
     return async (imports) => (WebAssembly.instantiateStreaming(src, imports));
 }
 , []);
-/* events_feed_loader_2334261439016434962, settings_form_loader_5829817653070361098 */
+/* events_feed_loader_2334261439016434962, settings_form_loader_4779324178665353951 */
 const __chunk_15 = makeLoad(() => {
     const src = fetch(new URL("./chunk_15.wasm", import.meta.url));
     return async (imports) => (WebAssembly.instantiateStreaming(src, imports));
 }
 , []);
-/* line_chart_loader_6475932252321280972, settings_form_loader_5829817653070361098 */
+/* line_chart_loader_6475932252321280972, settings_form_loader_4779324178665353951 */
 const __chunk_16 = makeLoad(() => {
     const src = fetch(new URL("./chunk_16.wasm", import.meta.url));
     return async (imports) => (WebAssembly.instantiateStreaming(src, imports));
 }
 , []);
-export const __wasm_split_load_settings_form_loader_5829817653070361098 = wrapAsyncCb(makeLoad(() => {
-    const src = fetch(new URL("./split_settings_form_loader_5829817653070361098.wasm", import.meta.url));
+export const __wasm_split_load_settings_form_loader_4779324178665353951 = wrapAsyncCb(makeLoad(() => {
+    const src = fetch(new URL("./split_settings_form_loader_4779324178665353951.wasm", import.meta.url));
     return async (imports) => (WebAssembly.instantiateStreaming(src, imports));
 }
 , [__chunk_8, __chunk_9, __chunk_11, __chunk_12, __chunk_14, __chunk_15, __chunk_16]));
@@ -135,8 +135,8 @@ export const __wasm_split_load_events_feed_loader_2334261439016434962 = wrapAsyn
     return async (imports) => (WebAssembly.instantiateStreaming(src, imports));
 }
 , [__chunk_6, __chunk_7, __chunk_8, __chunk_9, __chunk_13, __chunk_14, __chunk_15]));
-export const __wasm_split_load_custom_range_loader_11236671512926936336 = wrapAsyncCb(makeLoad(() => {
-    const src = fetch(new URL("./split_custom_range_loader_11236671512926936336.wasm", import.meta.url));
+export const __wasm_split_load_custom_range_loader_4294582854984197068 = wrapAsyncCb(makeLoad(() => {
+    const src = fetch(new URL("./split_custom_range_loader_4294582854984197068.wasm", import.meta.url));
     return async (imports) => (WebAssembly.instantiateStreaming(src, imports));
 }
 , [__chunk_6, __chunk_7, __chunk_8, __chunk_9, __chunk_10, __chunk_11, __chunk_12]));
