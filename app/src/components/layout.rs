@@ -62,12 +62,7 @@ pub fn Layout(children: Children) -> impl IntoView {
         .filter(|id| !id.is_empty());
     let keep = selected
         .as_ref()
-        .map(|id| {
-            format!(
-                "?{INSTANCE_PARAM}={}",
-                crate::history::encode_component(id)
-            )
-        })
+        .map(|id| format!("?{INSTANCE_PARAM}={}", crate::history::encode_component(id)))
         .unwrap_or_default();
     let here = use_location().pathname.get_untracked();
     let here = here.trim_end_matches('/');
