@@ -46,6 +46,8 @@ fn migrations() -> Vec<String> {
             histogram BYTEA NOT NULL,
             PRIMARY KEY (tier, route_id, start_ms, instance_id)
         );
+        -- Rows by time, for queries over every route at once (the endpoints table).
+        CREATE INDEX windows_time ON windows (tier, start_ms);
         CREATE TABLE samples (
             tier BIGINT NOT NULL,
             start_ms BIGINT NOT NULL,

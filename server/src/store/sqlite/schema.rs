@@ -190,6 +190,10 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX marks_time ON marks (time_ms);
     ",
+    // 5: rows by time, for queries over every route at once (the endpoints table).
+    "
+    CREATE INDEX windows_time ON windows (tier, start_ms);
+    ",
 ];
 
 pub fn version() -> u32 {
