@@ -60,13 +60,14 @@ pub fn encode_histogram(h: &Histogram<u64>) -> Vec<u8> {
     out
 }
 
-/// Adds the encoded counts to `into`.
-pub fn merge_histogram(into: &mut Histogram<u64>, mut bytes: &[u8]) -> Result<(), DecodeError> {
+/// The non-empty buckets of an encoded histogram, as `(index, count)` in index order.
+pub fn histogram_buckets(mut bytes: &[u8]) -> Result<Vec<(usize, u64)>, DecodeError> {
     let (&format, rest) = bytes.split_first().ok_or(DecodeError::Truncated)?;
     if format != FORMAT_V1 {
         return Err(DecodeError::Format(format));
     }
     bytes = rest;
+    let mut buckets = Vec::with_capacity(bytes.len() / 2);
     let mut index = 0usize;
     while !bytes.is_empty() {
         index = index
@@ -76,9 +77,21 @@ pub fn merge_histogram(into: &mut Histogram<u64>, mut bytes: &[u8]) -> Result<()
         if index >= LEN {
             return Err(DecodeError::Index);
         }
-        let value = value_at(index);
-        into.saturating_record_n(value, count);
+        buckets.push((index, count));
     }
+    Ok(buckets)
+}
+
+/// Adds decoded buckets to `into`: only the buckets given are touched.
+pub fn add_buckets(into: &mut Histogram<u64>, buckets: &[(usize, u64)]) {
+    for &(index, count) in buckets {
+        into.saturating_record_n(value_at(index), count);
+    }
+}
+
+/// Adds the encoded counts to `into`.
+pub fn merge_histogram(into: &mut Histogram<u64>, bytes: &[u8]) -> Result<(), DecodeError> {
+    add_buckets(into, &histogram_buckets(bytes)?);
     Ok(())
 }
 
@@ -100,12 +113,20 @@ pub fn encode_status(status: &BTreeMap<u16, u64>) -> String {
     out
 }
 
+/// Parses `200:17,404:2` into `(code, count)` pairs.
+pub fn parse_status(raw: &str) -> Result<Vec<(u16, u64)>, DecodeError> {
+    raw.split(',')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            pair.split_once(':')
+                .and_then(|(code, n)| Some((code.parse::<u16>().ok()?, n.parse::<u64>().ok()?)))
+                .ok_or_else(|| DecodeError::Status(pair.to_owned()))
+        })
+        .collect()
+}
+
 pub fn merge_status(into: &mut BTreeMap<u16, u64>, raw: &str) -> Result<(), DecodeError> {
-    for pair in raw.split(',').filter(|p| !p.is_empty()) {
-        let parsed = pair
-            .split_once(':')
-            .and_then(|(code, n)| Some((code.parse::<u16>().ok()?, n.parse::<u64>().ok()?)));
-        let (code, n) = parsed.ok_or_else(|| DecodeError::Status(pair.to_owned()))?;
+    for (code, n) in parse_status(raw)? {
         *into.entry(code).or_default() += n;
     }
     Ok(())

@@ -14,6 +14,7 @@ pub mod records;
 pub mod samples;
 pub mod skipped;
 pub mod sqlite;
+pub mod stored_window;
 pub mod tiers;
 pub mod writer;
 

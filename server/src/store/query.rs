@@ -32,7 +32,7 @@ fn total(db: &dyn Reader, range: &TimeRange, h: &Horizons) -> Result<WindowCount
     db.windows(
         all_routes(range),
         &plan(range.from_ms, range.to_ms, 2, h),
-        &mut |_, _, c| sum.merge(&c),
+        &mut |_, _, row| row.merge_into(&mut sum),
     )?;
     Ok(sum)
 }
@@ -46,8 +46,8 @@ fn per_step(
     let step = range.step_ms();
     let pieces = plan(range.from_ms, range.to_ms, tier_for_step(step), h);
     let mut steps: BTreeMap<u64, WindowCounts> = BTreeMap::new();
-    db.windows(all_routes(range), &pieces, &mut |_, start, c| {
-        steps.entry(step_of(range, start)).or_default().merge(&c)
+    db.windows(all_routes(range), &pieces, &mut |_, start, row| {
+        row.merge_into(steps.entry(step_of(range, start)).or_default())
     })?;
     Ok(steps)
 }
@@ -173,9 +173,9 @@ pub fn endpoint_rows(db: &dyn Reader, range: &TimeRange) -> Result<Vec<EndpointR
         instance: range.instance.as_deref(),
         route: None,
     };
-    db.windows(rows, &pieces, &mut |id, _, c| {
+    db.windows(rows, &pieces, &mut |id, _, row| {
         if id != ALL_ROUTES {
-            per_route.entry(id).or_default().merge(&c)
+            row.merge_into(per_route.entry(id).or_default())
         }
     })?;
     let mut out = Vec::new();

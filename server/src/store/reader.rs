@@ -7,8 +7,8 @@ use sightline_app::history::{RequestRecord, StoredInstance, TimeRange};
 
 use super::StoreError;
 use super::samples::SampleAcc;
+use super::stored_window::StoredWindow;
 use super::tiers::{Horizons, Piece};
-use crate::metrics::window::WindowCounts;
 
 /// Route id of the all-routes rows.
 pub const ALL_ROUTES: i64 = 0;
@@ -45,12 +45,12 @@ pub trait Reader {
     /// Every route ever stored: id, method, route template.
     fn routes(&self) -> Result<Vec<(i64, String, String)>, StoreError>;
 
-    /// Calls `f(route_id, start_ms, counts)` for every row of `rows` in `pieces`.
+    /// Calls `f(route_id, start_ms, row)` for every row of `rows` in `pieces`.
     fn windows(
         &self,
         rows: Rows<'_>,
         pieces: &[Piece],
-        f: &mut dyn FnMut(i64, u64, WindowCounts),
+        f: &mut dyn FnMut(i64, u64, &StoredWindow),
     ) -> Result<(), StoreError>;
 
     /// Calls `f(start_ms, samples)` for every samples row of `instance` (all: `None`) in

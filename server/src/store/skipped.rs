@@ -5,8 +5,6 @@
 use std::cell::Cell;
 
 use super::StoreError;
-use super::codec::{merge_histogram, merge_status};
-use crate::metrics::window::WindowCounts;
 
 thread_local! {
     /// Rows skipped on this thread since [`take_skipped`] last ran.
@@ -23,33 +21,4 @@ pub fn skip_row(table: &str, error: &StoreError) {
 /// Rows skipped on this thread since the last call (the store adds them to its health).
 pub fn take_skipped() -> u64 {
     SKIPPED.with(|n| n.replace(0))
-}
-
-/// The columns of a `windows` row, as either backend reads them.
-pub struct WindowColumns<'a> {
-    pub requests: i64,
-    pub client_errors: i64,
-    pub server_errors: i64,
-    pub bytes: i64,
-    pub latency_sum_us: i64,
-    pub latency_max_us: i64,
-    pub status: &'a str,
-    pub histogram: &'a [u8],
-}
-
-impl WindowColumns<'_> {
-    pub fn decode(&self) -> Result<WindowCounts, StoreError> {
-        let mut counts = WindowCounts {
-            requests: self.requests as u64,
-            client_errors: self.client_errors as u64,
-            server_errors: self.server_errors as u64,
-            bytes: self.bytes as u64,
-            latency_sum_us: self.latency_sum_us as u64,
-            latency_max_us: self.latency_max_us as u64,
-            ..WindowCounts::default()
-        };
-        merge_status(&mut counts.status, self.status)?;
-        merge_histogram(&mut counts.histogram, self.histogram)?;
-        Ok(counts)
-    }
 }

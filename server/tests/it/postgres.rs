@@ -182,6 +182,11 @@ impl Postgres {
 
     /// A query through `psql` over TCP, for what tests check behind Sightline's back.
     pub fn psql(&self, sql: &str) -> String {
+        self.psql_in("postgres", sql)
+    }
+
+    /// [`Self::psql`] in another database of this server.
+    pub fn psql_in(&self, database: &str, sql: &str) -> String {
         let port = self.port.to_string();
         let out = self.run(
             "psql",
@@ -193,7 +198,7 @@ impl Postgres {
                 "-U",
                 "postgres",
                 "-d",
-                "postgres",
+                database,
                 "-At",
                 "-c",
                 sql,

@@ -143,7 +143,11 @@ pub fn tier_rows(store: &Store, tier: usize, route: i64) -> Vec<(u64, WindowCoun
         route: Some(route),
     };
     store
-        .read(|db| db.windows(rows, &whole, &mut |_, start, c| out.push((start, c))))
+        .read(|db| {
+            db.windows(rows, &whole, &mut |_, start, row| {
+                out.push((start, row.to_counts()))
+            })
+        })
         .unwrap();
     out.sort_by_key(|(start, _)| *start);
     out

@@ -1,18 +1,19 @@
 //! The query primitives ([`Reader`]) on a pooled PostgreSQL connection.
 
 use deadpool_postgres::Object;
+use futures_util::TryStreamExt;
 use sightline_app::history::{RequestRecord, StoredInstance, TimeRange};
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 use super::Db;
-use crate::metrics::window::WindowCounts;
 use crate::store::StoreError;
 use crate::store::reader::{
     Reader, RecordFilter, RecordRows, Rows, merge_instances, offset, sql_ms,
 };
 use crate::store::samples::{FIELDS, SampleAcc};
-use crate::store::skipped::{WindowColumns, skip_row};
+use crate::store::skipped::skip_row;
+use crate::store::stored_window::{StoredWindow, WindowColumns};
 use crate::store::tiers::{Horizons, Piece};
 
 pub struct PgReader<'a> {
@@ -25,9 +26,9 @@ fn instance_is(n: usize) -> String {
     format!("instance_id = (SELECT id FROM instances WHERE name = ${n})")
 }
 
-/// The counts of a `windows` row whose `requests` column is at `first` (the order of
+/// The `windows` row whose `requests` column is at `first` (the order of
 /// [`WINDOW_COLUMNS`]).
-pub fn counts_at(r: &Row, first: usize) -> Result<WindowCounts, StoreError> {
+pub fn window_at(r: &Row, first: usize) -> Result<StoredWindow, StoreError> {
     WindowColumns {
         requests: r.try_get(first)?,
         client_errors: r.try_get(first + 1)?,
@@ -110,7 +111,7 @@ impl Reader for PgReader<'_> {
         &self,
         rows: Rows<'_>,
         pieces: &[Piece],
-        f: &mut dyn FnMut(i64, u64, WindowCounts),
+        f: &mut dyn FnMut(i64, u64, &StoredWindow),
     ) -> Result<(), StoreError> {
         let mut sql = format!(
             "SELECT route_id, start_ms, {WINDOW_COLUMNS}
@@ -134,19 +135,31 @@ impl Reader for PgReader<'_> {
             if let Some(instance) = &rows.instance {
                 args.push(instance);
             }
-            for r in self.query(&sql, &args)? {
-                let row = (|| {
-                    Ok::<_, StoreError>((
-                        r.try_get::<_, i64>(0)?,
-                        r.try_get::<_, i64>(1)? as u64,
-                        counts_at(&r, 2)?,
-                    ))
-                })();
-                match row {
-                    Ok((route, start, counts)) => f(route, start, counts),
-                    Err(e) => skip_row("windows", &e),
+            // A statement of its own each time, so that it is planned for this piece's
+            // bounds (a cached statement may fall back to a generic plan that scans a
+            // whole tier); rows are decoded as they arrive, while the connection's thread
+            // reads the next ones.
+            self.db.call(async {
+                let stream = self
+                    .client
+                    .query_raw(sql.as_str(), args.iter().copied())
+                    .await?;
+                let mut stream = std::pin::pin!(stream);
+                while let Some(r) = stream.try_next().await? {
+                    let row = (|| {
+                        Ok::<_, StoreError>((
+                            r.try_get::<_, i64>(0)?,
+                            r.try_get::<_, i64>(1)? as u64,
+                            window_at(&r, 2)?,
+                        ))
+                    })();
+                    match row {
+                        Ok((route, start, row)) => f(route, start, &row),
+                        Err(e) => skip_row("windows", &e),
+                    }
                 }
-            }
+                Ok(())
+            })?;
         }
         Ok(())
     }

@@ -11,12 +11,13 @@ use sightline_app::history::Settings;
 use tokio_postgres::types::ToSql;
 
 use super::Db;
-use super::read::{WINDOW_COLUMNS, counts_at, samples_at};
+use super::read::{WINDOW_COLUMNS, samples_at, window_at};
 use super::schema::{PRUNE_LOCK, WRITE_LOCK};
 use crate::store::StoreError;
 use crate::store::codec::{encode_histogram, encode_status};
 use crate::store::samples::{FIELDS, SampleAcc};
 use crate::store::sqlite::write::{KNOWN_INSTANCES, MARKS_KEPT_MS, merged, merged_samples};
+use crate::store::stored_window::StoredWindow;
 use crate::store::tiers::{SIZES, bucket, horizons_at};
 use crate::store::writer::{Sink, Unit, WindowBatch, WindowCounts};
 
@@ -179,11 +180,11 @@ impl PgSink {
                 &[&instance, &route_ids, &starts[0], &starts[1], &starts[2]],
             )
             .await?;
-        let mut stored: HashMap<(i64, i64), Result<WindowCounts, StoreError>> = existing
+        let mut stored: HashMap<(i64, i64), Result<StoredWindow, StoreError>> = existing
             .iter()
             .filter_map(|r| {
                 let key = (r.try_get::<_, i64>(0).ok()?, r.try_get::<_, i64>(1).ok()?);
-                Some((key, counts_at(r, 2)))
+                Some((key, window_at(r, 2)))
             })
             .collect();
         let mut columns = WindowArrays::default();

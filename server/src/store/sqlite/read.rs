@@ -3,15 +3,15 @@
 use rusqlite::{Connection, ToSql, params};
 use sightline_app::history::{RequestRecord, StoredInstance, TimeRange};
 
-use super::rows::{counts_at, each, samples_at};
+use super::rows::{each, samples_at, window_at};
 use super::schema::sample_columns;
-use crate::metrics::window::WindowCounts;
 use crate::store::StoreError;
 use crate::store::reader::{
     Reader, RecordFilter, RecordRows, Rows, merge_instances, offset, sql_ms,
 };
 use crate::store::samples::SampleAcc;
 use crate::store::skipped::skip_row;
+use crate::store::stored_window::StoredWindow;
 use crate::store::tiers::{Horizons, Piece};
 
 /// `instance_id` of the instance named by the parameter at `?n`.
@@ -45,7 +45,7 @@ impl Reader for Connection {
         &self,
         rows: Rows<'_>,
         pieces: &[Piece],
-        f: &mut dyn FnMut(i64, u64, WindowCounts),
+        f: &mut dyn FnMut(i64, u64, &StoredWindow),
     ) -> Result<(), StoreError> {
         let mut sql = "SELECT route_id, start_ms, requests, client_errors, server_errors, bytes, latency_sum_us, latency_max_us, status, histogram
              FROM windows WHERE tier = ?1 AND start_ms >= ?2 AND start_ms < ?3"
@@ -74,9 +74,9 @@ impl Reader for Connection {
             };
             let mut found = stmt.query(&args[..used])?;
             while let Some(r) = found.next()? {
-                let row = (|| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64, counts_at(r, 2)?)))();
+                let row = (|| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64, window_at(r, 2)?)))();
                 match row {
-                    Ok((route, start, counts)) => f(route, start, counts),
+                    Ok((route, start, row)) => f(route, start, &row),
                     Err(e) => skip_row("windows", &e),
                 }
             }

@@ -3,10 +3,10 @@
 
 use rusqlite::Row;
 
-use crate::metrics::window::WindowCounts;
 use crate::store::StoreError;
 use crate::store::samples::SampleAcc;
-use crate::store::skipped::{WindowColumns, skip_row};
+use crate::store::skipped::skip_row;
+use crate::store::stored_window::{StoredWindow, WindowColumns};
 
 /// Every row of `rows` through `decode`, skipping those it cannot read. Errors stepping
 /// through the rows (a locked or unreadable database) still end the query.
@@ -33,10 +33,10 @@ fn from_sql(e: rusqlite::types::FromSqlError) -> StoreError {
     ))
 }
 
-/// The counts of a `windows` row whose `requests` column is at `first`, followed by
+/// The `windows` row whose `requests` column is at `first`, followed by
 /// `client_errors, server_errors, bytes, latency_sum_us, latency_max_us, status,
 /// histogram`.
-pub fn counts_at(r: &Row<'_>, first: usize) -> Result<WindowCounts, StoreError> {
+pub fn window_at(r: &Row<'_>, first: usize) -> Result<StoredWindow, StoreError> {
     WindowColumns {
         requests: r.get(first)?,
         client_errors: r.get(first + 1)?,

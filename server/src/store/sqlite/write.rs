@@ -10,11 +10,12 @@ use std::sync::Arc;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use sightline_app::history::Settings;
 
-use super::rows::{counts_at, samples_at};
+use super::rows::{samples_at, window_at};
 use super::schema::sample_columns;
 use crate::store::StoreError;
 use crate::store::samples::{FIELDS, SampleAcc};
 use crate::store::skipped::skip_row;
+use crate::store::stored_window::StoredWindow;
 use crate::store::tiers::{SIZES, bucket, horizons_at};
 use crate::store::writer::{Sink, Unit, WindowBatch, WindowCounts};
 
@@ -184,7 +185,7 @@ pub fn write_window(
         for (id, counts) in &rows {
             let existing = select
                 .query_row(params![tier as i64, id, start, instance], |r| {
-                    Ok(counts_at(r, 0))
+                    Ok(window_at(r, 0))
                 })
                 .optional()?;
             let row = merged(existing, counts);
@@ -213,7 +214,7 @@ pub fn write_window(
 /// `counts` merged into the stored row, if any. A row that does not decode is logged and
 /// replaced by `counts`.
 pub fn merged(
-    existing: Option<Result<WindowCounts, StoreError>>,
+    existing: Option<Result<StoredWindow, StoreError>>,
     counts: &WindowCounts,
 ) -> Cow<'_, WindowCounts> {
     match existing {
@@ -222,8 +223,9 @@ pub fn merged(
             skip_row("windows", &e);
             Cow::Borrowed(counts)
         }
-        Some(Ok(mut m)) => {
-            m.merge(counts);
+        Some(Ok(stored)) => {
+            let mut m = counts.clone();
+            stored.merge_into(&mut m);
             Cow::Owned(m)
         }
     }
