@@ -55,6 +55,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name=base::META_NAME content=base.as_str().to_owned()/>
                 <meta name=clock::META_NAME content=clock::rendered_offset().to_string()/>
                 <meta name=auth::META_NAME content=auth::CurrentUser::from_request().meta_content()/>
+                <meta name=live::CONFIG_META_NAME content=live::LiveConfig::current().meta_content()/>
                 {auth::password_generated()
                     .then(|| view! { <meta name=auth::GENERATED_META_NAME content="1"/> })}
                 <AutoReload options/>

@@ -48,14 +48,19 @@ export async function startServer(
   child.stdout!.on("data", (chunk) => (log += chunk));
   child.stderr!.on("data", (chunk) => (log += chunk));
   const url = `${baseURL(port)}${basePath}`;
+  // Over TLS (a certificate Node does not trust), the line naming the address says it is up.
+  const tls = "SIGHTLINE_TLS_CERT" in env;
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) {
       throw new Error(`server exited with ${child.exitCode}:\n${log}`);
     }
+    if (tls && log.includes("dashboard: https://")) {
+      return { port, process: child, output: () => log, dbPath };
+    }
     try {
-      const res = await fetch(url);
-      if (res.ok) return { port, process: child, output: () => log, dbPath };
+      const res = tls ? undefined : await fetch(url);
+      if (res?.ok) return { port, process: child, output: () => log, dbPath };
     } catch {
       // not listening yet
     }

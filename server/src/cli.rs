@@ -23,6 +23,14 @@ pub struct Cli {
     #[arg(long, env = "LEPTOS_SITE_ADDR", default_value = DEFAULT_ADDR)]
     pub addr: SocketAddr,
 
+    /// Serve HTTPS (HTTP/2 and HTTP/1.1) with this PEM certificate chain; needs --tls-key.
+    #[arg(long, env = "SIGHTLINE_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, env = "SIGHTLINE_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
+
     /// Base path the dashboard is served under.
     #[arg(long, env = "SIGHTLINE_PATH", default_value = DEFAULT_PATH, value_parser = parse_path)]
     pub path: BasePath,
@@ -51,6 +59,11 @@ pub struct Cli {
     /// Period of SSE heartbeat comments, in milliseconds.
     #[arg(long, env = "SIGHTLINE_SSE_HEARTBEAT_MS", default_value_t = DEFAULT_SSE_HEARTBEAT_MS, value_parser = clap::value_parser!(u64).range(100..))]
     pub sse_heartbeat_ms: u64,
+
+    /// Close a dashboard's live connection once all its tabs have been hidden this long
+    /// (milliseconds); it reopens when one is shown.
+    #[arg(long, env = "SIGHTLINE_LIVE_PAUSE_HIDDEN_MS", default_value_t = DEFAULT_LIVE_PAUSE_HIDDEN_MS, value_parser = clap::value_parser!(u64).range(1_000..))]
+    pub live_pause_hidden_ms: u64,
 
     /// Open SSE connections allowed at once.
     #[arg(long, env = "SIGHTLINE_SSE_MAX_CONNECTIONS", default_value_t = DEFAULT_SSE_MAX_CONNECTIONS)]
@@ -254,6 +267,7 @@ impl Cli {
             snapshot_interval: Duration::from_millis(self.snapshot_interval_ms),
             sse_retry: Duration::from_millis(self.sse_retry_ms),
             sse_heartbeat: Duration::from_millis(self.sse_heartbeat_ms),
+            live_pause_hidden: Duration::from_millis(self.live_pause_hidden_ms),
             sse_max_connections: self.sse_max_connections,
             max_routes: self.max_routes,
             exclude: self
@@ -274,7 +288,8 @@ impl Cli {
             access: self.access()?,
             session_ttl: Duration::from_secs(self.session_ttl_secs),
             trusted_proxy_header: self.trust_proxy_header.clone().filter(|h| !h.is_empty()),
-            secure_cookies: self.secure_cookies,
+            // Served over TLS, the session cookie is only ever sent over TLS.
+            secure_cookies: self.secure_cookies || self.tls_cert.is_some(),
             sse_replay: self.sse_replay,
             instance_id: self
                 .instance_id

@@ -22,6 +22,8 @@ pub const DEFAULT_SNAPSHOT_INTERVAL_MS: u64 = 2_000;
 pub const DEFAULT_SSE_RETRY_MS: u64 = 5_000;
 /// Period of the `:` comment that keeps idle SSE connections open through proxies.
 pub const DEFAULT_SSE_HEARTBEAT_MS: u64 = 15_000;
+/// A dashboard whose every tab has been hidden this long closes its live connection.
+pub const DEFAULT_LIVE_PAUSE_HIDDEN_MS: u64 = 60_000;
 /// Open SSE connections allowed at once.
 pub const DEFAULT_SSE_MAX_CONNECTIONS: u64 = 10_000;
 /// Distinct (method, route) pairs tracked; more share the `(overflow)` bucket.
@@ -52,6 +54,9 @@ pub struct Config {
     pub snapshot_interval: Duration,
     pub sse_retry: Duration,
     pub sse_heartbeat: Duration,
+    /// A dashboard closes its live connection once every one of its tabs has been hidden
+    /// this long, and reopens it when one is shown.
+    pub live_pause_hidden: Duration,
     pub sse_max_connections: u64,
     pub max_routes: usize,
     /// Path prefixes the middleware does not record; the dashboard's own path always is.
@@ -96,6 +101,7 @@ impl Default for Config {
             snapshot_interval: Duration::from_millis(DEFAULT_SNAPSHOT_INTERVAL_MS),
             sse_retry: Duration::from_millis(DEFAULT_SSE_RETRY_MS),
             sse_heartbeat: Duration::from_millis(DEFAULT_SSE_HEARTBEAT_MS),
+            live_pause_hidden: Duration::from_millis(DEFAULT_LIVE_PAUSE_HIDDEN_MS),
             sse_max_connections: DEFAULT_SSE_MAX_CONNECTIONS,
             max_routes: DEFAULT_MAX_ROUTES,
             exclude: Vec::new(),

@@ -11,7 +11,8 @@ use leptos::{config::LeptosOptions, prelude::*};
 use leptos_axum::{
     generate_route_list, render_app_to_stream_with_context, render_route_with_context,
 };
-use sightline_app::{App, auth::Principal, live::InitialSnapshot, shell};
+use sightline_app::live::{InitialSnapshot, LiveConfig};
+use sightline_app::{App, auth::Principal, shell};
 use tower::ServiceBuilder;
 use tower_http::{
     compression::CompressionLayer,
@@ -51,6 +52,13 @@ pub(crate) fn router(
     let base = config.path.clone();
     let backend = sightline_app::api::Backend(std::sync::Arc::new(history.clone()));
     let generated = auth.generated_password.is_some();
+    let millis = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    let live_config = LiveConfig {
+        snapshot_ms: millis(config.snapshot_interval),
+        heartbeat_ms: millis(config.sse_heartbeat),
+        retry_ms: millis(config.sse_retry),
+        pause_hidden_ms: millis(config.live_pause_hidden),
+    };
     let context = {
         let base = base.clone();
         let hub = live.hub.clone();
@@ -58,6 +66,7 @@ pub(crate) fn router(
         move || {
             provide_context(base.clone());
             provide_context(backend.clone());
+            provide_context(live_config);
             if generated {
                 provide_context(sightline_app::auth::GeneratedPassword);
             }

@@ -37,6 +37,7 @@ pub mod sampler;
 mod site;
 pub mod store;
 mod ticker;
+pub mod tls;
 
 use std::hash::{BuildHasher, Hasher};
 use std::sync::{Arc, Mutex};

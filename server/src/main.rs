@@ -72,9 +72,16 @@ async fn main() -> anyhow::Result<()> {
     let local = listener
         .local_addr()
         .context("while reading the bound address")?;
+    let tls = match (&cli.tls_cert, &cli.tls_key) {
+        (Some(cert), Some(key)) => {
+            Some(sightline::tls::acceptor(cert, key).map_err(anyhow::Error::msg)?)
+        }
+        _ => None,
+    };
     println!(
-        "Sightline {} dashboard: http://{local}{}",
+        "Sightline {} dashboard: {}://{local}{}",
         env!("CARGO_PKG_VERSION"),
+        if tls.is_some() { "https" } else { "http" },
         sightline.config().path.as_str()
     );
     // Finalised once: served as a plain Router, axum rebuilds the route table for every
@@ -83,12 +90,35 @@ async fn main() -> anyhow::Result<()> {
     let app = app
         .with_state(())
         .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let served = match tls {
+        None => serve(listener.tap_io(tune_connection), app).await,
+        Some(acceptor) => {
+            let listener = sightline::tls::TlsListener::new(listener, acceptor, tune_connection)
+                .context("while starting TLS")?;
+            // Tuned before the handshake; the tap only gives axum the peer address.
+            serve(listener.tap_io(|_| {}), app).await
+        }
+    };
+    // Only now: requests that finished while the server drained are recorded, and the
+    // window in progress goes to history with them.
+    let _ = tokio::task::spawn_blocking(move || sightline.shutdown()).await;
+    served
+}
+
+/// Serves until Ctrl-C or SIGTERM, then gives requests in flight [`DRAIN`] to finish.
+async fn serve<L, F>(
+    listener: axum::serve::TapIo<L, F>,
+    app: axum::extract::connect_info::IntoMakeServiceWithConnectInfo<Router, std::net::SocketAddr>,
+) -> anyhow::Result<()>
+where
+    L: axum::serve::Listener<Addr = std::net::SocketAddr>,
+    F: FnMut(&mut L::Io) + Send + 'static,
+{
     let (stopping, stopped) = tokio::sync::oneshot::channel();
-    let server =
-        axum::serve(listener.tap_io(tune_connection), app).with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            let _ = stopping.send(());
-        });
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        let _ = stopping.send(());
+    });
     // Open dashboards hold their event streams until they are closed: give requests in
     // flight a moment, not forever.
     let drain_deadline = async {
@@ -97,17 +127,13 @@ async fn main() -> anyhow::Result<()> {
             Err(_) => std::future::pending().await,
         }
     };
-    let served = tokio::select! {
+    tokio::select! {
         served = server.into_future() => served.context("while serving"),
         () = drain_deadline => {
             tracing::info!("stopping with connections still open");
             Ok(())
         }
-    };
-    // Only now: requests that finished while the server drained are recorded, and the
-    // window in progress goes to history with them.
-    let _ = tokio::task::spawn_blocking(move || sightline.shutdown()).await;
-    served
+    }
 }
 
 /// `--hash-password`: a password from standard input to an Argon2 hash.

@@ -1,4 +1,5 @@
-//! The header badge: whether the live stream is connected, and how old the shown data is.
+//! The header badge: whether the live stream is connected (or reconnecting, when; polling
+//! the snapshot; paused while every tab is hidden), and how old the shown data is.
 
 use leptos::prelude::*;
 
@@ -8,14 +9,27 @@ use crate::live::{LiveStatus, use_live};
 pub fn LiveBadge() -> impl IntoView {
     let live = use_live();
     let label = move || match live.status.get() {
-        LiveStatus::Connecting => "Connecting",
-        LiveStatus::Connected => "Connected",
-        LiveStatus::Reconnecting => "Reconnecting",
+        LiveStatus::Connecting => "Connecting".to_owned(),
+        LiveStatus::Connected => "Connected".to_owned(),
+        // Counts down with the page clock (a second at a time).
+        LiveStatus::Reconnecting { at_ms } => match (at_ms, live.now.get()) {
+            (Some(at), Some(now)) => {
+                format!(
+                    "Reconnecting in {}s",
+                    ((at - now) / 1_000.0).ceil().max(0.0)
+                )
+            }
+            _ => "Reconnecting".to_owned(),
+        },
+        LiveStatus::Polling => "Polling".to_owned(),
+        LiveStatus::Paused => "Paused".to_owned(),
     };
     let class = move || match live.status.get() {
         LiveStatus::Connecting => "live-badge connecting",
         LiveStatus::Connected => "live-badge connected",
-        LiveStatus::Reconnecting => "live-badge reconnecting",
+        LiveStatus::Reconnecting { .. } => "live-badge reconnecting",
+        LiveStatus::Polling => "live-badge polling",
+        LiveStatus::Paused => "live-badge paused",
     };
     let age = move || {
         let (now, at) = (live.now.get()?, live.updated_at.get()?);

@@ -41,7 +41,9 @@ pub enum LiveStatus {
     Connected,
     /// The connection failed; the next attempt is due at this browser time (ms since the
     /// epoch), if known.
-    Reconnecting { at_ms: Option<f64> },
+    Reconnecting {
+        at_ms: Option<f64>,
+    },
     /// The stream delivers nothing (a buffering proxy, a dead connection): the snapshot is
     /// polled meanwhile, and the stream is tried again in the background.
     Polling,
@@ -249,6 +251,7 @@ pub fn provide_live(base: &BasePath, signed_in: bool) -> Live {
             received: set_received,
             last_id: Default::default(),
             seen: Default::default(),
+            shown_ms: Default::default(),
         };
         // Started once every island on the page has hydrated ([`start`]), so that no
         // island hydrates against values the server did not render.
@@ -258,8 +261,9 @@ pub fn provide_live(base: &BasePath, signed_in: bool) -> Live {
             }
             let clock = js_sys_now;
             set_now.set(Some(clock()));
-            if let Some(taken) = snapshot.get_untracked().map(|s| s.timestamp_ms as f64) {
-                set_updated_at.set(Some(taken));
+            if let Some(taken) = snapshot.get_untracked().map(|s| s.timestamp_ms) {
+                set_updated_at.set(Some(taken as f64));
+                sinks.shown_ms.set(taken);
             }
             let _ = set_interval_with_handle(
                 move || set_now.set(Some(clock())),

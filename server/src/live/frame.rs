@@ -7,6 +7,10 @@ use bytes::{BufMut, Bytes, BytesMut};
 /// A comment line that keeps idle connections (and proxies) from timing out.
 pub const HEARTBEAT: &[u8] = b":\n\n";
 
+/// The heartbeat as the dashboard gets it (`?envelope=1`): an event, so that the page can
+/// tell a quiet stream from one that stopped delivering.
+pub const HEARTBEAT_EVENT: &[u8] = b"event: heartbeat\ndata:\n\n";
+
 /// Encodes one event; `id` and `event` are optional as in the SSE format.
 pub fn event(id: Option<u64>, name: Option<&str>, data: &str) -> Bytes {
     let mut out = BytesMut::with_capacity(data.len() + 48);

@@ -74,6 +74,9 @@ impl Filter {
             return None;
         }
         let Some(custom) = &frame.custom else {
+            if self.envelope && frame.bytes == frame::HEARTBEAT {
+                return Some(Bytes::from_static(frame::HEARTBEAT_EVENT));
+            }
             return Some(frame.bytes);
         };
         if let (Some(wanted), Some(channel)) = (&self.channels, &custom.channel)
