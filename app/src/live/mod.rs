@@ -33,8 +33,7 @@ pub struct InitialSnapshot {
 }
 
 /// State of the live connection, as the header badge shows it.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "state", rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum LiveStatus {
     /// Rendered on the server, or the first connection is being opened.
     Connecting,

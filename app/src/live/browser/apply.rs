@@ -12,8 +12,7 @@ use super::super::{LiveEvent, LiveStatus, MAX_EVENTS, js_sys_now};
 use crate::snapshot::DashboardSnapshot;
 
 /// One thing the stream said, as it is relayed between tabs.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
+#[derive(Clone, Debug)]
 pub enum Incoming {
     /// A snapshot (`id` empty when it was polled rather than streamed).
     Snapshot {

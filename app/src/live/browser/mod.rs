@@ -5,6 +5,7 @@
 mod apply;
 mod stream;
 mod tabs;
+mod wire;
 
 pub use apply::Sinks;
 pub use tabs::join;

@@ -20,27 +20,10 @@ use super::super::{LiveConfig, LiveStatus, js_sys_now};
 use super::Endpoints;
 use super::apply::{Incoming, Sinks};
 use super::stream::{Emit, Stream};
+use super::wire::{Note, decode, encode};
 
 /// How often each tab checks its timers.
 const TICK_MS: u32 = 250;
-
-/// What tabs tell each other.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "note", rename_all = "kebab-case")]
-enum Note {
-    /// Relayed from the stream by the leader.
-    Live { incoming: Incoming },
-    /// The leader's latest status or snapshot, for the tab that said hello.
-    Welcome { to: u32, incoming: Incoming },
-    /// "I lead" (election over the channel only).
-    Leader { tab: u32, visible: bool },
-    /// The leader's page is going away.
-    Leaving { tab: u32 },
-    /// This tab is visible (every second while it is, and when it becomes so).
-    Visible { tab: u32 },
-    /// A new tab asks the leader for the current state.
-    Hello { tab: u32 },
-}
 
 /// The last status and snapshot relayed, for tabs that join later.
 #[derive(Default)]
@@ -64,9 +47,7 @@ struct Tab {
 }
 
 fn post(channel: &BroadcastChannel, note: &Note) {
-    if let Ok(text) = serde_json::to_string(note) {
-        let _ = channel.post_message(&JsValue::from_str(&text));
-    }
+    let _ = channel.post_message(&encode(note));
 }
 
 fn visible() -> bool {
@@ -103,12 +84,7 @@ impl Tab {
                 }
             }
             if let Some(channel) = &channel {
-                post(
-                    channel,
-                    &Note::Live {
-                        incoming: incoming.clone(),
-                    },
-                );
+                post(channel, &Note::Live(incoming.clone()));
             }
             sinks.apply(&incoming);
         })
@@ -142,7 +118,7 @@ impl Tab {
         let now = js_sys_now();
         match note {
             // A leader of a moment ago may still speak: only followers listen.
-            Note::Live { incoming } if !self.leading() => {
+            Note::Live(incoming) if !self.leading() => {
                 let mut latest = self.latest.borrow_mut();
                 match &incoming {
                     Incoming::Status { .. } => latest.status = Some(incoming.clone()),
@@ -155,7 +131,7 @@ impl Tab {
             Note::Welcome { to, incoming } if to == self.id && !self.leading() => {
                 self.sinks.apply(&incoming);
             }
-            Note::Live { .. } | Note::Welcome { .. } => {}
+            Note::Live(_) | Note::Welcome { .. } => {}
             Note::Leader {
                 tab,
                 visible: theirs,
@@ -318,11 +294,7 @@ pub fn join(endpoints: Endpoints, config: LiveConfig, sinks: Sinks) {
             let on_note = Closure::<dyn FnMut(MessageEvent)>::new({
                 let tab = tab.clone();
                 move |event: MessageEvent| {
-                    let note = event
-                        .data()
-                        .as_string()
-                        .and_then(|text| serde_json::from_str::<Note>(&text).ok());
-                    if let Some(note) = note {
+                    if let Some(note) = decode(&event.data()) {
                         tab.borrow_mut().heard(note);
                     }
                 }
