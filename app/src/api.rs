@@ -10,8 +10,8 @@ use leptos::server_fn::codec::Json;
 
 use crate::history::{
     EndpointsPage, EndpointsParams, ErrorDistribution, ErrorsParams, OverviewHistory, RangeParams,
-    RecordsPage, SampleGroup, SamplesHistory, SettingsInfo, SettingsUpdate, SlowParams,
-    TopEndpoints, TopParams,
+    RecentHistory, RecentParams, RecordsPage, SampleGroup, SamplesHistory, SettingsInfo,
+    SettingsUpdate, SlowParams, TopEndpoints, TopParams,
 };
 
 #[cfg(feature = "ssr")]
@@ -19,7 +19,7 @@ pub use backend::{Answer, Backend, HistoryBackend};
 
 /// The paths (below the base path) of Sightline's server functions: the only ones its
 /// router serves.
-pub fn paths() -> [&'static str; 9] {
+pub fn paths() -> [&'static str; 10] {
     use leptos::server_fn::ServerFn;
     [
         FetchOverview::PATH,
@@ -29,6 +29,7 @@ pub fn paths() -> [&'static str; 9] {
         FetchSlow::PATH,
         FetchErrors::PATH,
         FetchErrorDistribution::PATH,
+        FetchRecent::PATH,
         FetchSettings::PATH,
         SaveSettings::PATH,
     ]
@@ -53,6 +54,8 @@ mod backend {
         fn slow(&self, p: SlowParams) -> Answer<RecordsPage>;
         fn errors(&self, p: ErrorsParams) -> Answer<RecordsPage>;
         fn error_distribution(&self, p: RangeParams) -> Answer<ErrorDistribution>;
+        /// The Dashboard's live charts: the last 15 minutes in 10 s windows.
+        fn recent(&self, p: RecentParams) -> Answer<RecentHistory>;
         /// Instances with history in the range, first and last windows.
         fn instances(&self, p: RangeParams) -> Answer<InstancesHistory>;
         /// Ids of every instance with stored history, as last read (never waits).
@@ -146,6 +149,11 @@ pub async fn fetch_error_distribution(
     params: RangeParams,
 ) -> Result<ErrorDistribution, ServerFnError> {
     answer(backend()?.0.error_distribution(params).await)
+}
+
+#[server(prefix = "/api/fn/sightline", endpoint = "recent", input = Json)]
+pub async fn fetch_recent(params: RecentParams) -> Result<RecentHistory, ServerFnError> {
+    answer(backend()?.0.recent(params).await)
 }
 
 #[server(prefix = "/api/fn/sightline", endpoint = "settings", input = Json)]

@@ -92,7 +92,7 @@ pub fn App() -> impl IntoView {
             <div class="app" data-hydrated="false">
                 <Layout>
                     <Routes fallback=NotFoundPage>
-                        <Route path=StaticSegment("") view=DashboardPage/>
+                        <Route path=StaticSegment("") view=DashboardPage ssr=SsrMode::Async/>
                         <Route path=StaticSegment("system") view=SystemPage ssr=SsrMode::Async/>
                         <Route path=StaticSegment("endpoints") view=EndpointsPage ssr=SsrMode::Async/>
                         <Route path=StaticSegment("app-metrics") view=AppMetricsPage ssr=SsrMode::Async/>

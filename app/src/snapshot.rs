@@ -22,6 +22,52 @@ pub struct DashboardSnapshot {
     /// Several instances sharing one Redis; `None` for a single instance.
     #[serde(default)]
     pub cluster: Option<ClusterView>,
+    /// The last finished 10 s windows, oldest first: what the Dashboard's live charts add
+    /// to the history they were drawn from.
+    #[serde(default)]
+    pub recent: Vec<WindowPoint>,
+}
+
+/// One finished 10 s window as the Dashboard's live charts draw it: the figures history
+/// keeps for that window, so a point sent live and one read back later agree.
+///
+/// Read through a JSON value ([`WindowPoint::from_json`]): the browser build parses
+/// JSON values anyway, and a derived reader would add to it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "serde_json::Value")]
+pub struct WindowPoint {
+    /// Start of the window, ms since the epoch (a multiple of 10,000).
+    pub start_ms: u64,
+    pub requests: u64,
+    pub client_errors: u64,
+    pub server_errors: u64,
+    /// p95 latency of the window's requests; `None` without any.
+    pub p95_ms: Option<f64>,
+    /// Host CPU, the mean of the samples taken in the window; `None` if none was.
+    pub cpu_percent: Option<f64>,
+}
+
+impl WindowPoint {
+    /// From its JSON form; `None` when a count is missing or not a count.
+    pub fn from_json(v: &serde_json::Value) -> Option<Self> {
+        Some(Self {
+            start_ms: v["start_ms"].as_u64()?,
+            requests: v["requests"].as_u64()?,
+            client_errors: v["client_errors"].as_u64()?,
+            server_errors: v["server_errors"].as_u64()?,
+            p95_ms: v["p95_ms"].as_f64(),
+            cpu_percent: v["cpu_percent"].as_f64(),
+        })
+    }
+}
+
+impl TryFrom<serde_json::Value> for WindowPoint {
+    type Error = &'static str;
+
+    fn try_from(v: serde_json::Value) -> Result<Self, Self::Error> {
+        Self::from_json(&v)
+            .ok_or("a window needs start_ms, requests, client_errors and server_errors")
+    }
 }
 
 /// The host, from `sysinfo`.

@@ -35,6 +35,26 @@ test("the total rises with the requests the test sends", async ({ page, request 
   await expect(page.getByTestId("status-distribution").locator('[data-status-code="404"]')).toBeVisible();
 });
 
+test("the live charts start from history and grow with every finished window", async ({ page }) => {
+  await page.goto(basePath);
+  await hydrated(page);
+  const charts = page.getByTestId("live-charts");
+  const windows = async () =>
+    ((await charts.getAttribute("data-windows")) ?? "").split(",").filter(Boolean).map(Number);
+  const newest = async () => Math.max(0, ...(await windows()));
+  const before = await newest();
+  // A window finishes every 10 s, with or without requests, and the next snapshot brings it.
+  await expect.poll(newest, { timeout: 25_000 }).toBeGreaterThan(before);
+  const after = await windows();
+  expect(after.every((t, i) => t % 10_000 === 0 && (i === 0 || t > after[i - 1])), after.join()).toBe(true);
+  expect(after[after.length - 1] - after[0]).toBeLessThan(15 * 60_000);
+  for (const id of ["live-rps", "live-p95", "live-errors", "live-cpu"]) {
+    await expect(page.getByTestId(id)).toBeVisible();
+  }
+  await expect(page.getByTestId("live-cpu")).not.toHaveAttribute("data-points", "0");
+  await expect(page.getByTestId("live-cpu").locator("path.line")).toHaveAttribute("d", /^M/);
+});
+
 test("after a restart the Events page marks the events that may be missing", async ({ page }) => {
   const port = 3000 + Math.floor(Math.random() * 1000) + 4000;
   const env = { SIGHTLINE_SSE_RETRY_MS: "300", SIGHTLINE_SNAPSHOT_INTERVAL_MS: "300" };

@@ -34,7 +34,9 @@ test("server stopped for 20 s: the badge counts down, attempts back off, the pag
     await expect(badge.locator(".state")).not.toHaveText(first!, { timeout: 5_000 });
     await page.waitForTimeout(Math.max(0, 20_000 - (Date.now() - stoppedAt)));
     const during = attempts.filter((t) => t > stoppedAt);
-    server = await startServer(port, env);
+    // The same history: the live chart fills in from it.
+    const restartedAt = Date.now();
+    server = await startServer(port, env, server.dbPath);
 
     // At least four attempts in 20 s, but not a tight loop; after the browser's own retry,
     // each wait about 1.5 times the one before (15 % jitter either way; attempts start on
@@ -49,6 +51,34 @@ test("server stopped for 20 s: the badge counts down, attempts back off, the pag
 
     await expect(badge).toContainText("Connected", { timeout: 40_000 });
     await expect(bar).not.toHaveAttribute("data-run", run!, { timeout: 10_000 });
+
+    // The live chart has every window history has: once the new process's first window
+    // finished, the chart asked history for those it missed (the one cut short by the
+    // stop among them). Only the outage, where history has nothing either, stays a hole.
+    const charts = page.getByTestId("live-charts");
+    const chart = async () =>
+      ((await charts.getAttribute("data-windows")) ?? "").split(",").filter(Boolean).map(Number);
+    const stored = async (): Promise<number[]> => {
+      const answer = await page.request.get(`${baseURL(port)}${basePath}/api/recent`);
+      return (await answer.json()).points.map((p: { start_ms: number }) => p.start_ms);
+    };
+    await expect.poll(async () => Math.max(0, ...(await chart())), { timeout: 30_000 }).toBeGreaterThan(restartedAt - 10_000);
+    await expect
+      .poll(
+        async () => {
+          const shown = await chart();
+          const [oldest, newest] = [Math.min(...shown), Math.max(...shown)];
+          return (await stored()).filter((t) => t >= oldest && t <= newest && !shown.includes(t));
+        },
+        { timeout: 15_000, message: "windows history has that the chart lacks" },
+      )
+      .toEqual([]);
+    const shown = await chart();
+    expect(shown.some((t) => t <= stoppedAt), "windows from before the stop").toBe(true);
+    // At least one whole window passed with the server down, and the chart has none there.
+    expect(Math.ceil(stoppedAt / 10_000) * 10_000 + 10_000).toBeLessThanOrEqual(restartedAt);
+    const outage = shown.filter((t) => t >= stoppedAt && t + 10_000 <= restartedAt);
+    expect(outage, "no window while the server was down").toEqual([]);
   } finally {
     await stopServer(server);
   }

@@ -19,6 +19,7 @@ use crate::cluster::Cluster;
 use crate::cluster::wire::{InstanceState, Local};
 use crate::config::Config;
 use crate::live::hub::Hub;
+use crate::metrics::recent::{RecentCpu, RecentWindow};
 use crate::metrics::recorder::METHODS;
 use crate::metrics::recorder::Recorder;
 use crate::metrics::window::Windows;
@@ -62,6 +63,7 @@ impl Ticker {
     async fn run(self, mut stop: tokio::sync::oneshot::Receiver<()>) {
         let mut windows = Windows::new();
         let mut history = HistoryFeed::default();
+        let mut cpu = RecentCpu::default();
         let mut sampler = Sampler::new(&self.config.data_dir, self.started);
         let mut lag = LagProbe::default();
         let (mut system, mut process, mut runtime) = (
@@ -88,6 +90,7 @@ impl Ticker {
                     let now = now_ms();
                     windows.rotate(now, &self.recorder.cells());
                     (system, process) = sampler.sample();
+                    cpu.sample(now, f64::from(system.cpu_percent));
                     runtime = lag.take(&self.runtime);
                     if let Some(store) = &self.store {
                         let sample = values(&system, &process, &runtime);
@@ -99,6 +102,7 @@ impl Ticker {
                     windows.rotate(now, &self.recorder.cells());
                     let mut info = self.info.clone();
                     info.sse_connections = self.hub.connections();
+                    let recent = cpu.windows(&windows, now);
                     let local = DashboardSnapshot {
                         timestamp_ms: now,
                         system: system.clone(),
@@ -115,8 +119,9 @@ impl Ticker {
                             .as_ref()
                             .map_or_else(StoreHealth::default, |s| s.health()),
                         cluster: None,
+                        recent: recent.iter().map(RecentWindow::point).collect(),
                     };
-                    self.publish(local, &windows, now);
+                    self.publish(local, &windows, &recent, now);
                 }
                 // Never waits on the app's runtime: snapshots and heartbeats keep flowing
                 // exactly when the app is overloaded, and a stop is never held up.
@@ -138,7 +143,13 @@ impl Ticker {
 impl Ticker {
     /// Alone, the snapshot goes out as it is; in a cluster, this instance's state goes to
     /// the others and the snapshots of all of them and of each come back.
-    fn publish(&self, local: DashboardSnapshot, windows: &Windows, now: u64) {
+    fn publish(
+        &self,
+        local: DashboardSnapshot,
+        windows: &Windows,
+        recent: &[RecentWindow],
+        now: u64,
+    ) {
         let Some(cluster) = &self.cluster else {
             self.hub.publish_snapshot(local);
             return;
@@ -151,6 +162,7 @@ impl Ticker {
                 system: &local.system,
                 process: &local.process,
                 runtime: &local.runtime,
+                recent,
             },
             windows,
             now,

@@ -63,10 +63,18 @@ impl Line {
 
 /// The smallest 1, 2, 2.5 or 5 times a power of ten at or above `max` (1 for nothing).
 pub fn nice_ceiling(max: f64) -> f64 {
-    if max.is_nan() || max <= 0.0 {
+    if !(max > 0.0 && max.is_finite()) {
         return 1.0;
     }
-    let magnitude = 10f64.powf(max.log10().floor());
+    // The power of ten at or below `max`, found by steps (a logarithm costs the browser
+    // build a few kilobytes).
+    let mut magnitude = 1.0;
+    while magnitude > max {
+        magnitude /= 10.0;
+    }
+    while magnitude * 10.0 <= max {
+        magnitude *= 10.0;
+    }
     [1.0, 2.0, 2.5, 5.0, 10.0]
         .iter()
         .map(|m| m * magnitude)
@@ -79,7 +87,7 @@ fn x_at(t: u64, from: u64, to: u64) -> f64 {
     LEFT + (t.saturating_sub(from) as f64 / span).min(1.0) * (WIDTH - LEFT - RIGHT)
 }
 
-fn y_at(v: f64, max: f64) -> f64 {
+pub(crate) fn y_at(v: f64, max: f64) -> f64 {
     HEIGHT - BOTTOM - (v / max).clamp(0.0, 1.0) * (HEIGHT - TOP - BOTTOM)
 }
 
@@ -371,6 +379,9 @@ mod tests {
         assert_eq!(nice_ceiling(250.0), 250.0);
         assert_eq!(nice_ceiling(0.031), 0.05);
         assert_eq!(nice_ceiling(f64::NAN), 1.0);
+        assert_eq!(nice_ceiling(f64::INFINITY), 1.0);
+        assert_eq!(nice_ceiling(100.0), 100.0);
+        assert!((nice_ceiling(1.2e-9) - 2e-9).abs() < 1e-20);
     }
 
     #[test]

@@ -19,14 +19,18 @@ where
                     .map(|result| match result {
                         Ok(value) => render(value).into_any(),
                         Err(e) => {
-                            let message = match e {
-                                ServerFnError::ServerError(m) => m,
-                                other => other.to_string(),
-                            };
-                            view! { <p class="panel error-panel" role="alert">{message}</p> }.into_any()
+                            view! { <p class="panel error-panel" role="alert">{error_message(e)}</p> }.into_any()
                         }
                     })
             }}
         </Transition>
+    }
+}
+
+/// What a server function's error says, without the wrapping.
+pub fn error_message(e: ServerFnError) -> String {
+    match e {
+        ServerFnError::ServerError(m) => m,
+        other => other.to_string(),
     }
 }

@@ -6,6 +6,7 @@ pub mod endpoint_table;
 pub mod instances;
 pub mod layout;
 pub mod live_badge;
+pub mod live_charts;
 pub mod loaded;
 pub mod page;
 pub mod range;

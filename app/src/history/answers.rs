@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::TimeRange;
-use crate::snapshot::{LatencySummary, StatusDistribution};
+use crate::snapshot::{LatencySummary, StatusDistribution, WindowPoint};
 
 /// The sampled values' groups: `system`, `process` and `runtime`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -157,3 +157,21 @@ pub struct InstancesHistory {
     pub range: TimeRange,
     pub items: Vec<StoredInstance>,
 }
+
+/// `GET {path}/api/recent`: the last [`RECENT_SPAN_MS`] of finished 10 s windows, as the
+/// Dashboard's live charts start from. A window is there when history holds it (its
+/// samples were written, with or without requests); a window the server was down for is
+/// not.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RecentHistory {
+    /// Windows starting in `[from_ms, to_ms)`; `to_ms` is the start of the window in
+    /// progress.
+    pub from_ms: u64,
+    pub to_ms: u64,
+    pub points: Vec<WindowPoint>,
+}
+
+/// How far back the Dashboard's live charts reach.
+pub const RECENT_SPAN_MS: u64 = 15 * super::MINUTE_MS;
+/// The windows history and the live charts count in.
+pub const WINDOW_MS: u64 = 10_000;

@@ -15,11 +15,12 @@ use serde::{Deserialize, Serialize};
 
 pub use answers::{
     EndpointRow, EndpointsPage, ErrorDistribution, InstancesHistory, NamedSeries, OverviewHistory,
-    Points, RecordsPage, RequestRecord, SampleGroup, SamplesHistory, StoredInstance, TopEndpoints,
+    Points, RECENT_SPAN_MS, RecentHistory, RecordsPage, RequestRecord, SampleGroup, SamplesHistory,
+    StoredInstance, TopEndpoints, WINDOW_MS,
 };
 pub use params::{
-    EndpointSort, EndpointsParams, EndpointsQuery, ErrorsParams, ErrorsQuery, SlowParams,
-    SlowQuery, StatusFilter, TopMetric, TopParams, TopQuery,
+    EndpointSort, EndpointsParams, EndpointsQuery, ErrorsParams, ErrorsQuery, RecentParams,
+    SlowParams, SlowQuery, StatusFilter, TopMetric, TopParams, TopQuery,
 };
 pub use range::{RangeParams, TimeRange, encode_component};
 pub use settings::{

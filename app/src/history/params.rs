@@ -151,6 +151,20 @@ impl TopMetric {
     }
 }
 
+/// `GET {path}/api/recent`: the range is fixed (the last 15 minutes); `instance` narrows
+/// it to one instance.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RecentParams {
+    pub instance: Option<String>,
+}
+
+impl RecentParams {
+    /// The instance asked for, if any.
+    pub fn resolve(&self, _now_ms: u64) -> Result<Option<String>, ParamError> {
+        Ok(text_param("instance", &self.instance)?.map(str::to_owned))
+    }
+}
+
 /// `GET {path}/api/endpoints/top`: range plus `metric` and `limit`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TopParams {

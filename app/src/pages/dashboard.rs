@@ -2,11 +2,15 @@
 
 use leptos::prelude::*;
 
+use crate::api::fetch_recent;
 use crate::components::cards::{Gauge, StatCard};
 use crate::components::endpoint_table::EndpointTable;
-use crate::components::instances::InstancesTable;
+use crate::components::instances::{INSTANCE_PARAM, InstancesTable};
+use crate::components::live_charts::LiveCharts;
+use crate::components::loaded::error_message;
 use crate::components::page::PageHeader;
 use crate::format;
+use crate::history::{RecentHistory, RecentParams};
 use crate::live::use_live;
 use crate::snapshot::{DashboardSnapshot, StatusDistribution};
 
@@ -25,16 +29,60 @@ pub fn DashboardPage() -> impl IntoView {
         ),
         None => "Live traffic, latency and resource use of this service, updated live.".into(),
     };
+    // The live charts start from history (of the instance the page is narrowed to).
+    let instance = leptos_router::hooks::use_query_map()
+        .with_untracked(|q| q.get(INSTANCE_PARAM))
+        .filter(|i| !i.is_empty());
+    let recent = Resource::new(
+        move || instance.clone(),
+        |instance| fetch_recent(RecentParams { instance }),
+    );
     view! {
         <PageHeader title="Dashboard" intro=intro/>
-        <DashboardLive/>
+        <Suspense>
+            {move || {
+                recent
+                    .get()
+                    .map(|answer| {
+                        let (recent, history_error) = match answer {
+                            Ok(recent) => (recent, None),
+                            Err(e) => (RecentHistory::default(), Some(error_message(e))),
+                        };
+                        // The live charts' first windows.
+                        provide_context(recent);
+                        view! {
+                            {history_error.map(|e| view! {
+                                <p class="muted" role="status">{format!("No history to start the live charts from ({e}); they start now.")}</p>
+                            })}
+                            <DashboardLive>
+                                <LiveCharts/>
+                            </DashboardLive>
+                        }
+                    })
+            }}
+        </Suspense>
     }
 }
 
-/// Everything below the heading follows the live snapshots.
+/// Everything below the heading follows the live snapshots; `children` are the live
+/// charts, drawn on the server and redrawn in the browser once the page is live.
 #[island]
-fn DashboardLive() -> impl IntoView {
+fn DashboardLive(children: Children) -> impl IntoView {
     let live = use_live();
+    #[cfg(feature = "hydrate")]
+    {
+        // The first snapshot after the page's own: the stream delivers, so the charts'
+        // code is fetched now, after everything the page needs to go live.
+        let mut owner = Owner::current();
+        Effect::new(move |first: Option<()>| {
+            live.snapshot.track();
+            if first.is_some()
+                && let Some(owner) = owner.take()
+            {
+                leptos::task::spawn_local(crate::components::live_charts::follow(owner));
+            }
+        });
+    }
     // A text derived from the snapshot; a dash until the first one exists.
     let text = move |f: fn(&DashboardSnapshot) -> String| {
         Signal::derive(move || {
@@ -79,6 +127,8 @@ fn DashboardLive() -> impl IntoView {
                 testid="error-rate"
             />
         </section>
+
+        {children()}
 
         <section class="grid gauges" aria-label="Resources">
             <Gauge

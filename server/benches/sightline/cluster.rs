@@ -11,6 +11,7 @@ use std::time::Duration;
 use sightline::DashboardSnapshot;
 use sightline::cluster::view::View;
 use sightline::cluster::wire::{Identity, InstanceState, Local};
+use sightline::metrics::recent::RecentCpu;
 use sightline::metrics::recorder::Recorder;
 use sightline::metrics::window::Windows;
 
@@ -63,6 +64,8 @@ fn state(id: &Identity, windows: &Windows, now: u64) -> InstanceState {
             system: &Default::default(),
             process: &Default::default(),
             runtime: &Default::default(),
+            // The live charts' last finished windows, as the ticker sends them.
+            recent: &RecentCpu::default().windows(windows, now),
         },
         windows,
         now,

@@ -17,8 +17,9 @@ use serde::Serialize;
 use sightline_app::api::{Answer, HistoryBackend};
 use sightline_app::history::{
     EndpointsPage, EndpointsParams, ErrorDistribution, ErrorsParams, HistoryError,
-    InstancesHistory, OverviewHistory, ParamError, RangeParams, RecordsPage, SampleGroup,
-    SamplesHistory, SettingsInfo, SettingsUpdate, SlowParams, TimeRange, TopEndpoints, TopParams,
+    InstancesHistory, OverviewHistory, ParamError, RangeParams, RecentHistory, RecentParams,
+    RecordsPage, SampleGroup, SamplesHistory, SettingsInfo, SettingsUpdate, SlowParams, TimeRange,
+    TopEndpoints, TopParams,
 };
 
 use sightline_app::BasePath;
@@ -27,7 +28,7 @@ use sightline_app::auth::Principal;
 use crate::clock::now_ms;
 use crate::dashboard::RouteList;
 use crate::store::reader::Reader;
-use crate::store::{Store, StoreError, query};
+use crate::store::{Store, StoreError, query, recent};
 use input::params;
 
 #[derive(Clone)]
@@ -135,6 +136,13 @@ impl HistoryBackend for HistoryState {
         }))
     }
 
+    fn recent(&self, p: RecentParams) -> Answer<RecentHistory> {
+        self.run(move |store, now| {
+            let instance = p.resolve(now)?;
+            Ok(store.read(|db| recent::recent(db, instance, now))?)
+        })
+    }
+
     fn instances(&self, p: RangeParams) -> Answer<InstancesHistory> {
         self.run(resolved(p, RangeParams::resolve, |c, q, _| {
             query::instances(c, q)
@@ -221,6 +229,7 @@ handler!(slow, SlowParams, |h, p| h.slow(p));
 handler!(errors, ErrorsParams, |h, p| h.errors(p));
 handler!(distribution, RangeParams, |h, p| h.error_distribution(p));
 handler!(instances, RangeParams, |h, p| h.instances(p));
+handler!(recent_windows, RecentParams, |h, p| h.recent(p));
 
 async fn get_settings(State(h): State<HistoryState>) -> Response {
     reply(h.settings().await)
@@ -254,6 +263,7 @@ pub fn router(state: HistoryState, base: &BasePath, list: &mut RouteList) -> Rou
         .route(&at("/api/errors"), get(errors))
         .route(&at("/api/errors/distribution"), get(distribution))
         .route(&at("/api/instances"), get(instances))
+        .route(&at("/api/recent"), get(recent_windows))
         .route(&at("/api/export"), get(export::export));
     let settings = list.note(&[Method::GET, Method::POST], base.join("/api/settings"));
     router

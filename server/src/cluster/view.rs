@@ -15,6 +15,7 @@ use sightline_app::snapshot::{
 };
 
 use super::wire::{self, Identity, add_minute};
+use crate::metrics::recent::RecentWindow;
 use crate::metrics::summary::{Minute, share, summarize, top_endpoints};
 
 /// Periods without a message before an instance is marked stale.
@@ -30,6 +31,7 @@ struct Entry {
     state: wire::InstanceState,
     overall: Minute,
     routes: Vec<(String, String, Minute)>,
+    recent: Vec<RecentWindow>,
     /// When it arrived, by this instance's clock.
     seen_ms: u64,
 }
@@ -81,12 +83,19 @@ impl View {
                 Ok((r.method.clone(), r.route.clone(), minute))
             })
             .collect::<Result<_, &str>>()?;
+        let recent = state
+            .recent
+            .iter()
+            .take(2 * crate::metrics::recent::RECENT_WINDOWS as usize)
+            .map(|w| w.decode().ok_or("undecodable histogram"))
+            .collect::<Result<_, &str>>()?;
         self.entries.insert(
             state.identity.run.clone(),
             Entry {
                 state,
                 overall,
                 routes,
+                recent,
                 seen_ms: now_ms,
             },
         );
@@ -207,9 +216,23 @@ impl View {
             .collect();
         let mut endpoints = top_endpoints(&stats);
         endpoints.status = StatusDistribution::from_codes(status);
+        // The live charts' newest windows, added up like the rest.
+        let mut recent: BTreeMap<u64, RecentWindow> = BTreeMap::new();
+        for w in live.iter().flat_map(|e| &e.recent) {
+            let sum = recent.entry(w.start_ms).or_insert_with(|| RecentWindow {
+                start_ms: w.start_ms,
+                ..RecentWindow::default()
+            });
+            if let Some(t) = &w.traffic {
+                add_minute(sum.traffic.get_or_insert_with(Minute::default), t);
+            }
+            sum.cpu_sum += w.cpu_sum;
+            sum.cpu_samples = sum.cpu_samples.saturating_add(w.cpu_samples);
+        }
         DashboardSnapshot {
             overview,
             endpoints,
+            recent: recent.values().map(RecentWindow::point).collect(),
             cluster: Some(ClusterView {
                 scope: scope.map(str::to_owned),
                 connected: link.0,
@@ -308,9 +331,34 @@ mod tests {
                 status: vec![(200, n)],
                 ..WireTotals::default()
             },
+            // One finished window: all of this minute's requests, CPU sampled twice.
+            recent: vec![wire::WindowPart {
+                start_ms: T0 - 10_000,
+                part: part.clone(),
+                cpu_sum: ms as f64,
+                cpu_samples: 2,
+            }],
             overall: part,
             routes: Vec::new(),
         }
+    }
+
+    #[test]
+    fn the_live_charts_windows_add_up_too() {
+        let mut view = View::new(identity("a", "ra"));
+        view.insert(state("a", "ra", 90, 10, T0), T0).unwrap();
+        view.insert(state("b", "rb", 10, 500, T0), T0).unwrap();
+        let s = view.snapshot(&DashboardSnapshot::default(), None, (true, None), T0);
+        assert_eq!(s.recent.len(), 1);
+        let w = &s.recent[0];
+        assert_eq!((w.start_ms, w.requests), (T0 - 10_000, 100));
+        // The 95th of 100 is one of b's slow ones; neither instance's own p95 would be
+        // right for both (a's is 10 ms).
+        assert!((w.p95_ms.unwrap() - 500.0).abs() <= 5.0, "{w:?}");
+        // CPU samples pooled: (10 + 500) / 4.
+        assert_eq!(w.cpu_percent, Some(127.5));
+        let only_a = view.snapshot(&DashboardSnapshot::default(), Some("a"), (true, None), T0);
+        assert_eq!(only_a.recent[0].requests, 90);
     }
 
     #[test]

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use sightline_app::snapshot::{ProcessStats, RuntimeStats, SystemStats};
 
 use crate::metrics::histogram::new_histogram;
+use crate::metrics::recent::RecentWindow;
 use crate::metrics::recorder::OVERFLOW;
 use crate::metrics::summary::{Minute, Totals};
 use crate::metrics::window::Windows;
@@ -52,6 +53,10 @@ pub struct InstanceState {
     pub totals: WireTotals,
     pub overall: Part,
     pub routes: Vec<RoutePart>,
+    /// The last few finished 10 s windows, for the live charts (absent from older
+    /// versions).
+    #[serde(default)]
+    pub recent: Vec<WindowPart>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -81,6 +86,37 @@ pub struct RoutePart {
     pub route: String,
     #[serde(flatten)]
     pub part: Part,
+}
+
+/// One finished 10 s window: traffic as it adds up, and the host CPU samples.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct WindowPart {
+    pub start_ms: u64,
+    pub part: Part,
+    pub cpu_sum: f64,
+    pub cpu_samples: u32,
+}
+
+impl WindowPart {
+    fn encode(w: &RecentWindow) -> Self {
+        Self {
+            start_ms: w.start_ms,
+            part: Part::encode(&w.traffic.clone().unwrap_or_default()),
+            cpu_sum: w.cpu_sum,
+            cpu_samples: w.cpu_samples,
+        }
+    }
+
+    /// Back to a [`RecentWindow`]; `None` when the histogram does not decode.
+    pub fn decode(&self) -> Option<RecentWindow> {
+        let traffic = self.part.decode()?;
+        Some(RecentWindow {
+            start_ms: self.start_ms,
+            traffic: (traffic.requests > 0).then_some(traffic),
+            cpu_sum: self.cpu_sum,
+            cpu_samples: self.cpu_samples,
+        })
+    }
 }
 
 impl Part {
@@ -146,6 +182,7 @@ pub struct Local<'a> {
     pub system: &'a SystemStats,
     pub process: &'a ProcessStats,
     pub runtime: &'a RuntimeStats,
+    pub recent: &'a [RecentWindow],
 }
 
 impl InstanceState {
@@ -194,6 +231,7 @@ impl InstanceState {
                     part: Part::encode(&minute),
                 })
                 .collect(),
+            recent: local.recent.iter().map(WindowPart::encode).collect(),
         }
     }
 

@@ -3,6 +3,7 @@
 pub mod details;
 pub mod histogram;
 pub mod layer;
+pub mod recent;
 pub mod recorder;
 pub mod summary;
 pub mod window;

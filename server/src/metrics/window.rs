@@ -339,6 +339,22 @@ impl Windows {
             .collect()
     }
 
+    /// One 10 s window of all routes (`ten`: its start in 10 s units) as parts that add
+    /// up; `None` when it served nothing or has left the slots.
+    pub fn ten(&self, ten: u64) -> Option<Minute> {
+        let slot = self.overall.tens.iter().flatten().find(|s| s.ten == ten)?;
+        let c = &slot.counts;
+        (c.requests > 0).then(|| Minute {
+            last_10s: c.requests,
+            requests: c.requests,
+            client_errors: c.client_errors,
+            server_errors: c.server_errors,
+            latency_sum_us: c.latency_sum_us,
+            latency_max_us: c.latency_max_us,
+            histogram: Some(c.histogram.clone()),
+        })
+    }
+
     pub fn totals(&self) -> Totals {
         Totals {
             requests: self.total_requests,

@@ -10,6 +10,7 @@ pub mod health;
 pub mod postgres;
 pub mod query;
 pub mod reader;
+pub mod recent;
 pub mod records;
 pub mod samples;
 pub mod skipped;

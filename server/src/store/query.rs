@@ -38,7 +38,7 @@ fn total(db: &dyn Reader, range: &TimeRange, h: &Horizons) -> Result<WindowCount
 }
 
 /// The all-routes rows merged per step, keyed by the step's start.
-fn per_step(
+pub(super) fn per_step(
     db: &dyn Reader,
     range: &TimeRange,
     h: &Horizons,
@@ -137,13 +137,7 @@ pub fn samples(
     range: &TimeRange,
     group: Group,
 ) -> Result<SamplesHistory, StoreError> {
-    let h = db.horizons()?;
-    let step = range.step_ms();
-    let pieces = plan(range.from_ms, range.to_ms, tier_for_step(step), &h);
-    let mut steps: BTreeMap<u64, SampleAcc> = BTreeMap::new();
-    db.samples(range.instance.as_deref(), &pieces, &mut |start, acc| {
-        steps.entry(step_of(range, start)).or_default().merge(&acc)
-    })?;
+    let steps = sample_steps(db, range, &db.horizons()?)?;
     let series = FIELDS
         .iter()
         .enumerate()
@@ -159,9 +153,28 @@ pub fn samples(
         .collect();
     Ok(SamplesHistory {
         range: range.clone(),
-        step_ms: step,
+        step_ms: range.step_ms(),
         series,
     })
+}
+
+/// The range's samples combined per step, keyed by the step's start.
+pub(super) fn sample_steps(
+    db: &dyn Reader,
+    range: &TimeRange,
+    h: &Horizons,
+) -> Result<BTreeMap<u64, SampleAcc>, StoreError> {
+    let pieces = plan(
+        range.from_ms,
+        range.to_ms,
+        tier_for_step(range.step_ms()),
+        h,
+    );
+    let mut steps: BTreeMap<u64, SampleAcc> = BTreeMap::new();
+    db.samples(range.instance.as_deref(), &pieces, &mut |start, acc| {
+        steps.entry(step_of(range, start)).or_default().merge(&acc)
+    })?;
+    Ok(steps)
 }
 
 /// Every route with requests in the range.

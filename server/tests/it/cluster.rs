@@ -107,6 +107,23 @@ async fn three_instances_add_up_exactly() {
         assert_eq!(rows.iter().filter(|r| r["local"] == true).count(), 1);
     }
 
+    // The live charts' newest windows add up across instances too, once finished.
+    let charted = |s: &Value, field: &str| -> u64 {
+        s["recent"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w[field].as_u64().unwrap())
+            .sum()
+    };
+    let windows = a
+        .snapshot_where("the finished windows hold every request", |s| {
+            charted(s, "requests") == total as u64
+        })
+        .await;
+    assert_eq!(charted(&windows, "server_errors"), 7);
+    assert_eq!(charted(&windows, "client_errors"), 5);
+
     // Narrowed to one instance: its own figures only, from any instance.
     let only_b: Value = a
         .get("/sightline/api/snapshot?instance=b")
@@ -117,6 +134,7 @@ async fn three_instances_add_up_exactly() {
     assert_eq!(only_b["cluster"]["scope"], "b");
     assert_eq!(only_b["overview"]["total_requests"], 107);
     assert_eq!(only_b["overview"]["server_errors"], 7);
+    assert_eq!(charted(&only_b, "requests"), 107);
     let p50 = only_b["overview"]["latency"]["p50_ms"].as_f64().unwrap();
     assert!(
         (19.8..40.0).contains(&p50),

@@ -13,6 +13,7 @@ mod embed;
 mod events;
 mod history;
 mod live;
+mod live_charts;
 mod postgres;
 mod postgres_outage;
 mod redis;

@@ -106,7 +106,12 @@ impl Sinks {
                     gap: true,
                 });
             }
-            Incoming::Status { status } => self.status.set(*status),
+            Incoming::Status { status } => {
+                if *status == LiveStatus::Connected {
+                    mark_live();
+                }
+                self.status.set(*status);
+            }
             // Signed out (here or in another tab) or expired: to the login page, back
             // here after.
             Incoming::SignedOut => {
@@ -122,5 +127,16 @@ impl Sinks {
                 }
             }
         }
+    }
+}
+
+/// Marks, once, the moment this page first went live (`performance` mark
+/// `sightline-live`): what was fetched before it is what the page needed to go live.
+fn mark_live() {
+    thread_local!(static MARKED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
+    if !MARKED.with(|m| m.replace(true))
+        && let Some(performance) = web_sys::window().and_then(|w| w.performance())
+    {
+        let _ = performance.mark("sightline-live");
     }
 }

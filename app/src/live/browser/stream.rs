@@ -189,8 +189,11 @@ impl Stream {
             return;
         }
         // Closed for good (an error status), or reconnecting keeps failing: our backoff.
+        // An `EventSource` refused with 401 says only "error": ask the snapshot endpoint,
+        // which says whether the session ended (and shows fresh data if it answers).
         self.close_source();
         self.retry_later(now);
+        self.poll();
     }
 
     fn retry_later(&mut self, now: f64) {
@@ -237,6 +240,7 @@ impl Stream {
         }
     }
 
+    /// Fetches the snapshot once; a 401 means the session ended.
     fn poll(&self) {
         let (url, emit) = (self.endpoints.snapshot.clone(), self.emit.clone());
         spawn_local(async move {
