@@ -191,10 +191,11 @@ pub fn LiveCharts() -> impl IntoView {
 /// In the browser, from the first live snapshot on: reads the last 15 minutes from
 /// history, adds every snapshot's windows, and redraws. When windows are missing before
 /// a snapshot's (a reconnect, a paused tab, a restart) it reads history again and fills
-/// in what history has (one request at a time).
+/// in what history has: one request at a time, and after a failed one, again with a
+/// later snapshot, at most every [`RETRY_MS`].
 ///
 /// Its code is a chunk of its own, fetched once the page is live: the charts the server
-/// drew stand until then.
+/// drew stand until then, and until history answered once (unless they were empty).
 #[cfg(feature = "hydrate")]
 #[leptos::lazy]
 pub fn follow(owner: Owner) {
@@ -207,8 +208,10 @@ pub fn follow(owner: Owner) {
     else {
         return;
     };
+    let drawn = section
+        .get_attribute("data-windows")
+        .is_some_and(|w| !w.is_empty());
     let windows = Rc::new(RefCell::new(Windows::new()));
-    // Nothing is redrawn before history answered once: the server's charts stand.
     let read = Rc::new(Cell::new(false));
     let show = {
         let (windows, read) = (windows.clone(), read.clone());
@@ -221,34 +224,51 @@ pub fn follow(owner: Owner) {
             }
         })
     };
-    let busy = Rc::new(Cell::new(false));
+    // Gaps seen, and the last one history has filled (or 0): a gap seen while a read is
+    // under way is filled by the next one.
+    let (gaps, filled) = (Rc::new(Cell::new(1u32)), Rc::new(Cell::new(0u32)));
+    let (busy, tried_at) = (Rc::new(Cell::new(false)), Rc::new(Cell::new(f64::MIN)));
     let live = crate::live::use_live();
     owner.with(|| {
         Effect::new(move |_| {
-            let Some(points) = live
-                .snapshot
-                .with(|s| s.as_ref().map(|s| s.recent.clone()))
-                .filter(|p| !p.is_empty())
-            else {
+            let Some((points, url)) = live.snapshot.with(|s| {
+                let s = s.as_ref()?;
+                (!s.recent.is_empty()).then(|| (s.recent.clone(), recent_url(s)))
+            }) else {
                 return;
             };
-            let gap = gap_before(&windows.borrow(), points[0].start_ms);
+            if gap_before(&windows.borrow(), points[0].start_ms) {
+                gaps.set(gaps.get() + 1);
+            }
             merge(&mut windows.borrow_mut(), points, true);
             show();
-            if !gap || busy.replace(true) {
+            let now = js_sys::Date::now();
+            if filled.get() == gaps.get() || busy.get() || now < tried_at.get() + RETRY_MS {
                 return;
             }
-            let (windows, show, busy, read) =
-                (windows.clone(), show.clone(), busy.clone(), read.clone());
+            busy.set(true);
+            tried_at.set(now);
+            let wanted = gaps.get();
+            let (windows, show, busy, read, filled) = (
+                windows.clone(),
+                show.clone(),
+                busy.clone(),
+                read.clone(),
+                filled.clone(),
+            );
             leptos::task::spawn_local(async move {
-                let answer = match gloo_net::http::Request::get(&recent_url()).send().await {
+                let answer = match gloo_net::http::Request::get(&url).send().await {
                     Ok(r) if r.ok() => r.text().await.ok(),
                     _ => None,
                 };
                 if let Some(json) = answer {
                     merge(&mut windows.borrow_mut(), parse_recent(&json), false);
+                    filled.set(wanted);
+                    read.set(true);
+                } else if !drawn {
+                    // Nothing drawn to keep: show the live windows meanwhile.
+                    read.set(true);
                 }
-                read.set(true);
                 show();
                 busy.set(false);
             });
@@ -256,17 +276,40 @@ pub fn follow(owner: Owner) {
     });
 }
 
-/// `{base}/api/recent`, narrowed to the page's instance like its live stream.
+/// The least time between two reads of history after a failed one.
 #[cfg(feature = "hydrate")]
-fn recent_url() -> String {
+const RETRY_MS: f64 = 10_000.0;
+
+/// `{base}/api/recent` for what the live view shows: the instance the page is narrowed
+/// to; a cluster's instances all together; or, alone, this instance (history may hold
+/// others that share its database).
+#[cfg(feature = "hydrate")]
+fn recent_url(snapshot: &crate::snapshot::DashboardSnapshot) -> String {
     let base = crate::BasePath::current().join("/api/recent");
-    let instance = web_sys::window()
-        .and_then(|w| web_sys::UrlSearchParams::new_with_str(&w.location().search().ok()?).ok())
-        .and_then(|q| q.get(super::instances::INSTANCE_PARAM))
-        .filter(|i| !i.is_empty());
-    match instance {
+    match recent_scope(snapshot, page_instance()) {
         Some(id) => format!("{base}?instance={}", crate::history::encode_component(&id)),
         None => base,
+    }
+}
+
+/// The page's `?instance=`, if any.
+#[cfg(feature = "hydrate")]
+fn page_instance() -> Option<String> {
+    web_sys::window()
+        .and_then(|w| web_sys::UrlSearchParams::new_with_str(&w.location().search().ok()?).ok())
+        .and_then(|q| q.get(super::instances::INSTANCE_PARAM))
+        .filter(|i| !i.is_empty())
+}
+
+/// The instance whose history the charts show (`None`: all of them), given the page's
+/// `?instance=`: that one in a cluster; all in a cluster otherwise; alone, this one.
+pub fn recent_scope(
+    snapshot: &crate::snapshot::DashboardSnapshot,
+    page_instance: Option<String>,
+) -> Option<String> {
+    match &snapshot.cluster {
+        Some(_) => page_instance,
+        None => Some(snapshot.server.instance_id.clone()),
     }
 }
 
@@ -330,6 +373,17 @@ mod tests {
             [recent.points[1].clone(), recent.points[0].clone()]
         );
         assert!(parse_recent("not json").is_empty());
+    }
+
+    #[test]
+    fn the_charts_read_the_history_of_what_the_live_view_shows() {
+        let mut s = crate::snapshot::DashboardSnapshot::default();
+        s.server.instance_id = "web-1".into();
+        // Alone: this instance, even where its database holds others too.
+        assert_eq!(recent_scope(&s, None), Some("web-1".into()));
+        s.cluster = Some(Default::default());
+        assert_eq!(recent_scope(&s, None), None);
+        assert_eq!(recent_scope(&s, Some("web-2".into())), Some("web-2".into()));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use crate::api::fetch_recent;
 use crate::components::cards::{Gauge, StatCard};
 use crate::components::endpoint_table::EndpointTable;
 use crate::components::instances::{INSTANCE_PARAM, InstancesTable};
-use crate::components::live_charts::LiveCharts;
+use crate::components::live_charts::{LiveCharts, recent_scope};
 use crate::components::loaded::error_message;
 use crate::components::page::PageHeader;
 use crate::format;
@@ -29,10 +29,13 @@ pub fn DashboardPage() -> impl IntoView {
         ),
         None => "Live traffic, latency and resource use of this service, updated live.".into(),
     };
-    // The live charts start from history (of the instance the page is narrowed to).
-    let instance = leptos_router::hooks::use_query_map()
+    // The live charts start from history, for what the live view shows.
+    let page_instance = leptos_router::hooks::use_query_map()
         .with_untracked(|q| q.get(INSTANCE_PARAM))
         .filter(|i| !i.is_empty());
+    let instance = use_live()
+        .snapshot
+        .with_untracked(|s| s.as_ref().and_then(|s| recent_scope(s, page_instance)));
     let recent = Resource::new(
         move || instance.clone(),
         |instance| fetch_recent(RecentParams { instance }),

@@ -4,8 +4,8 @@ let sharedImports = undefined;
 function getSharedImports() {
     if (sharedImports === undefined) {
         sharedImports = { __wasm_split: {  } };
-        const { __wasm_split_shared0, memory, __indirect_function_table,  } = initSync(undefined, undefined);
-        Object.assign(sharedImports.__wasm_split, { __wasm_split_shared0, memory, __indirect_function_table,  });
+        const { memory, __wasm_split_shared0, __indirect_function_table,  } = initSync(undefined, undefined);
+        Object.assign(sharedImports.__wasm_split, { memory, __wasm_split_shared0, __indirect_function_table,  });
     }
     return sharedImports;
 }
@@ -73,63 +73,69 @@ const __chunk_10 = makeLoad(() => {
     return async (imports) => (WebAssembly.instantiateStreaming(src, imports));
 }
 , []);
-/* custom_range_loader_4294582854984197068, line_chart_loader_9794134143795076497 */
+/* custom_range_loader_4294582854984197068, follow_18253957304101024503 */
 const __chunk_11 = makeLoad(() => {
     const src = fetch(new URL("./chunk_11.wasm", import.meta.url));
     return async (imports) => (WebAssembly.instantiateStreaming(src, imports));
 }
 , []);
-/* custom_range_loader_4294582854984197068, line_chart_loader_9794134143795076497, settings_form_loader_4779324178665353951 */
+/* custom_range_loader_4294582854984197068, line_chart_loader_9794134143795076497 */
 const __chunk_12 = makeLoad(() => {
     const src = fetch(new URL("./chunk_12.wasm", import.meta.url));
     return async (imports) => (WebAssembly.instantiateStreaming(src, imports));
 }
 , []);
-/* custom_range_loader_4294582854984197068, settings_form_loader_4779324178665353951 */
+/* custom_range_loader_4294582854984197068, line_chart_loader_9794134143795076497, settings_form_loader_4779324178665353951 */
 const __chunk_13 = makeLoad(() => {
     const src = fetch(new URL("./chunk_13.wasm", import.meta.url));
     return async (imports) => (WebAssembly.instantiateStreaming(src, imports));
 }
 , []);
-/* events_feed_loader_2334261439016434962, follow_13370034175409653565 */
+/* custom_range_loader_4294582854984197068, settings_form_loader_4779324178665353951 */
 const __chunk_14 = makeLoad(() => {
     const src = fetch(new URL("./chunk_14.wasm", import.meta.url));
     return async (imports) => (WebAssembly.instantiateStreaming(src, imports));
 }
 , []);
-/* events_feed_loader_2334261439016434962, follow_13370034175409653565, line_chart_loader_9794134143795076497 */
+/* events_feed_loader_2334261439016434962, follow_18253957304101024503 */
 const __chunk_15 = makeLoad(() => {
     const src = fetch(new URL("./chunk_15.wasm", import.meta.url));
     return async (imports) => (WebAssembly.instantiateStreaming(src, imports));
 }
 , []);
-/* events_feed_loader_2334261439016434962, line_chart_loader_9794134143795076497 */
+/* events_feed_loader_2334261439016434962, follow_18253957304101024503, line_chart_loader_9794134143795076497 */
 const __chunk_16 = makeLoad(() => {
     const src = fetch(new URL("./chunk_16.wasm", import.meta.url));
     return async (imports) => (WebAssembly.instantiateStreaming(src, imports));
 }
 , []);
-/* events_feed_loader_2334261439016434962, line_chart_loader_9794134143795076497, settings_form_loader_4779324178665353951 */
+/* events_feed_loader_2334261439016434962, line_chart_loader_9794134143795076497 */
 const __chunk_17 = makeLoad(() => {
     const src = fetch(new URL("./chunk_17.wasm", import.meta.url));
     return async (imports) => (WebAssembly.instantiateStreaming(src, imports));
 }
 , []);
-/* events_feed_loader_2334261439016434962, settings_form_loader_4779324178665353951 */
+/* events_feed_loader_2334261439016434962, line_chart_loader_9794134143795076497, settings_form_loader_4779324178665353951 */
 const __chunk_18 = makeLoad(() => {
     const src = fetch(new URL("./chunk_18.wasm", import.meta.url));
     return async (imports) => (WebAssembly.instantiateStreaming(src, imports));
 }
 , []);
-/* follow_13370034175409653565, line_chart_loader_9794134143795076497 */
+/* events_feed_loader_2334261439016434962, settings_form_loader_4779324178665353951 */
 const __chunk_19 = makeLoad(() => {
     const src = fetch(new URL("./chunk_19.wasm", import.meta.url));
     return async (imports) => (WebAssembly.instantiateStreaming(src, imports));
 }
 , []);
-/* line_chart_loader_9794134143795076497, settings_form_loader_4779324178665353951 */
+/* follow_18253957304101024503, line_chart_loader_9794134143795076497 */
 const __chunk_20 = makeLoad(() => {
     const src = fetch(new URL("./chunk_20.wasm", import.meta.url));
+    return async (imports) => (WebAssembly.instantiateStreaming(src, imports));
+}
+, []);
+/* line_chart_loader_9794134143795076497, settings_form_loader_4779324178665353951 */
+const __chunk_21 = makeLoad(() => {
+    const src = fetch(new URL("./chunk_21.wasm", import.meta.url));
     return async (imports) => (WebAssembly.instantiateStreaming(src, imports));
 }
 , []);
@@ -137,7 +143,7 @@ export const __wasm_split_load_settings_form_loader_4779324178665353951 = wrapAs
     const src = fetch(new URL("./split_settings_form_loader_4779324178665353951.wasm", import.meta.url));
     return async (imports) => (WebAssembly.instantiateStreaming(src, imports));
 }
-, [__chunk_9, __chunk_10, __chunk_12, __chunk_13, __chunk_17, __chunk_18, __chunk_20]));
+, [__chunk_9, __chunk_10, __chunk_13, __chunk_14, __chunk_18, __chunk_19, __chunk_21]));
 export const __wasm_split_load_now_cards_loader_2442321184250621751 = wrapAsyncCb(makeLoad(() => {
     const src = fetch(new URL("./split_now_cards_loader_2442321184250621751.wasm", import.meta.url));
     return async (imports) => (WebAssembly.instantiateStreaming(src, imports));
@@ -147,19 +153,19 @@ export const __wasm_split_load_line_chart_loader_9794134143795076497 = wrapAsync
     const src = fetch(new URL("./split_line_chart_loader_9794134143795076497.wasm", import.meta.url));
     return async (imports) => (WebAssembly.instantiateStreaming(src, imports));
 }
-, [__chunk_8, __chunk_9, __chunk_11, __chunk_12, __chunk_15, __chunk_16, __chunk_17, __chunk_19, __chunk_20]));
-export const __wasm_split_load_follow_13370034175409653565 = wrapAsyncCb(makeLoad(() => {
-    const src = fetch(new URL("./split_follow_13370034175409653565.wasm", import.meta.url));
+, [__chunk_8, __chunk_9, __chunk_12, __chunk_13, __chunk_16, __chunk_17, __chunk_18, __chunk_20, __chunk_21]));
+export const __wasm_split_load_follow_18253957304101024503 = wrapAsyncCb(makeLoad(() => {
+    const src = fetch(new URL("./split_follow_18253957304101024503.wasm", import.meta.url));
     return async (imports) => (WebAssembly.instantiateStreaming(src, imports));
 }
-, [__chunk_14, __chunk_15, __chunk_19]));
+, [__chunk_11, __chunk_15, __chunk_16, __chunk_20]));
 export const __wasm_split_load_events_feed_loader_2334261439016434962 = wrapAsyncCb(makeLoad(() => {
     const src = fetch(new URL("./split_events_feed_loader_2334261439016434962.wasm", import.meta.url));
     return async (imports) => (WebAssembly.instantiateStreaming(src, imports));
 }
-, [__chunk_7, __chunk_8, __chunk_9, __chunk_10, __chunk_14, __chunk_15, __chunk_16, __chunk_17, __chunk_18]));
+, [__chunk_7, __chunk_8, __chunk_9, __chunk_10, __chunk_15, __chunk_16, __chunk_17, __chunk_18, __chunk_19]));
 export const __wasm_split_load_custom_range_loader_4294582854984197068 = wrapAsyncCb(makeLoad(() => {
     const src = fetch(new URL("./split_custom_range_loader_4294582854984197068.wasm", import.meta.url));
     return async (imports) => (WebAssembly.instantiateStreaming(src, imports));
 }
-, [__chunk_7, __chunk_8, __chunk_9, __chunk_10, __chunk_11, __chunk_12, __chunk_13]));
+, [__chunk_7, __chunk_8, __chunk_9, __chunk_10, __chunk_11, __chunk_12, __chunk_13, __chunk_14]));

@@ -31,6 +31,9 @@ use crate::store::reader::Reader;
 use crate::store::{Store, StoreError, query, recent};
 use input::params;
 
+/// How long `/api/recent` (and the Dashboard's first paint) waits for history.
+const RECENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 #[derive(Clone)]
 pub struct HistoryState {
     pub store: Option<Arc<Store>>,
@@ -136,10 +139,22 @@ impl HistoryBackend for HistoryState {
         }))
     }
 
+    /// Bounded in time: the Dashboard is rendered after it, and draws its charts without
+    /// history (and fills them in later) rather than wait for a database that hangs.
     fn recent(&self, p: RecentParams) -> Answer<RecentHistory> {
-        self.run(move |store, now| {
+        let read = self.run(move |store, now| {
             let instance = p.resolve(now)?;
             Ok(store.read(|db| recent::recent(db, instance, now))?)
+        });
+        Box::pin(async move {
+            tokio::time::timeout(RECENT_TIMEOUT, read)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(HistoryError::Unavailable(format!(
+                        "history did not answer within {} s",
+                        RECENT_TIMEOUT.as_secs()
+                    )))
+                })
         })
     }
 

@@ -14,6 +14,7 @@ use sightline_app::snapshot::StatusDistribution;
 use super::StoreError;
 use super::reader::{ALL_ROUTES, Reader, RecordFilter, Rows};
 use super::samples::{FIELDS, Group, SampleAcc};
+use super::stored_window::RowSum;
 use super::tiers::{Horizons, plan, tier_for_step};
 use super::writer::WindowCounts;
 use crate::metrics::summary::summarize;
@@ -28,13 +29,13 @@ fn all_routes(range: &TimeRange) -> Rows<'_> {
 
 /// All of the range's all-routes rows, merged.
 fn total(db: &dyn Reader, range: &TimeRange, h: &Horizons) -> Result<WindowCounts, StoreError> {
-    let mut sum = WindowCounts::default();
+    let mut sum = RowSum::default();
     db.windows(
         all_routes(range),
         &plan(range.from_ms, range.to_ms, 2, h),
-        &mut |_, _, row| row.merge_into(&mut sum),
+        &mut |_, _, row| sum.add(row),
     )?;
-    Ok(sum)
+    Ok(sum.finish())
 }
 
 /// The all-routes rows merged per step, keyed by the step's start.
@@ -181,19 +182,24 @@ pub(super) fn sample_steps(
 pub fn endpoint_rows(db: &dyn Reader, range: &TimeRange) -> Result<Vec<EndpointRow>, StoreError> {
     let h = db.horizons()?;
     let pieces = plan(range.from_ms, range.to_ms, 2, &h);
-    let mut per_route: BTreeMap<i64, WindowCounts> = BTreeMap::new();
+    // One running total per route (at most the route cap): see `RowSum`.
+    let mut per_route: BTreeMap<i64, RowSum> = BTreeMap::new();
     let rows = Rows {
         instance: range.instance.as_deref(),
         route: None,
     };
     db.windows(rows, &pieces, &mut |id, _, row| {
         if id != ALL_ROUTES {
-            row.merge_into(per_route.entry(id).or_default())
+            per_route.entry(id).or_default().add(row)
         }
     })?;
     let mut out = Vec::new();
     for (id, method, route) in db.routes()? {
-        let Some(c) = per_route.remove(&id).filter(|c| c.requests > 0) else {
+        let Some(c) = per_route
+            .remove(&id)
+            .map(RowSum::finish)
+            .filter(|c| c.requests > 0)
+        else {
             continue;
         };
         out.push(EndpointRow {

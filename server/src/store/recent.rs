@@ -13,7 +13,7 @@ use crate::metrics::summary::summarize;
 
 /// Windows of `instance` (or of every instance, merged) that finished before `now_ms`'s
 /// window and started at most 15 minutes before it. A window is there when its samples
-/// were stored: the server was up, whether or not it served requests.
+/// or requests were stored: the server was up, whether or not it served requests.
 pub fn recent(
     db: &dyn Reader,
     instance: Option<String>,
@@ -35,9 +35,13 @@ pub fn recent(
         .iter()
         .position(|f| f.group == Group::System && f.name == "cpu_percent")
         .expect("CPU is sampled");
-    let mut points: Vec<WindowPoint> = samples
-        .iter()
-        .map(|(&start_ms, acc)| {
+    // A window is there when its samples or its requests were stored (samples can be
+    // rarer than windows: `--sample-interval-ms` over 10 s).
+    let starts: std::collections::BTreeSet<u64> =
+        windows.keys().chain(samples.keys()).copied().collect();
+    let mut points: Vec<WindowPoint> = starts
+        .into_iter()
+        .map(|start_ms| {
             let counts = windows.get(&start_ms);
             let requests = counts.map_or(0, |c| c.requests);
             WindowPoint {
@@ -48,7 +52,7 @@ pub fn recent(
                 p95_ms: counts.filter(|_| requests > 0).map(|c| {
                     summarize(Some(&c.histogram), c.latency_sum_us, c.latency_max_us).p95_ms
                 }),
-                cpu_percent: acc.value(cpu),
+                cpu_percent: samples.get(&start_ms).and_then(|acc| acc.value(cpu)),
             }
         })
         .collect();
