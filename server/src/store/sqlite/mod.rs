@@ -33,6 +33,24 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Switches the file to write-ahead logging. SQLite answers "database is locked" at once,
+/// without its busy handler, while another process opening the same new file switches it:
+/// tried again for as long as the busy timeout.
+fn use_wal(conn: &Connection) -> rusqlite::Result<()> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            result => return result,
+        }
+    }
+}
+
 impl Sqlite {
     /// Opens (creating and migrating) the database; answers the reader side and the
     /// writer's sink for `instance` in `run`.
@@ -43,10 +61,12 @@ impl Sqlite {
         let mut conn = Connection::open(path)?;
         // Waits (rather than fails) while another process opening the file holds it.
         configure(&conn)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        use_wal(&conn)?;
         schema::migrate(&mut conn)?;
         schema::claim_first_instance(&conn, instance)?;
-        let tx = conn.transaction()?;
+        // Immediate: a deferred transaction that reads, then writes after another process
+        // wrote, fails at once with "database is locked" instead of waiting its turn.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let instance_id = write::row_id(&tx, "instances", &[instance])?;
         tx.commit()?;
         let sink = SqliteSink {
