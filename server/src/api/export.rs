@@ -5,7 +5,6 @@
 //! a spreadsheet would run as a formula get a leading `'`.
 
 use axum::{
-    Json,
     extract::{Query, RawQuery, State, rejection::QueryRejection},
     http::{HeaderName, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
@@ -130,31 +129,36 @@ pub async fn export(
     };
     let name = format!("sightline-{dataset}.{}", if csv { "csv" } else { "json" });
     let disposition = format!("attachment; filename=\"{name}\"");
-    let mut response = if csv {
-        match table.to_csv() {
-            Ok(body) => (
-                [
-                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-                    (header::CONTENT_DISPOSITION, disposition),
-                ],
-                body,
-            )
-                .into_response(),
-            Err(e) => {
-                return error_response(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    format!("could not write the CSV: {e}"),
-                    None,
-                );
-            }
+    // Up to the row limit, encoding takes a while: not on a thread that serves requests.
+    let encoded = tokio::task::spawn_blocking(move || {
+        if csv {
+            table
+                .to_csv()
+                .map_err(|e| format!("could not write the CSV: {e}"))
+        } else {
+            serde_json::to_vec(&table.to_json())
+                .map_err(|e| format!("could not write the JSON: {e}"))
         }
-    } else {
-        (
-            [(header::CONTENT_DISPOSITION, disposition)],
-            Json(table.to_json()),
-        )
-            .into_response()
+    })
+    .await
+    .unwrap_or_else(|_| Err("the export stopped while it was being written".into()));
+    let body = match encoded {
+        Ok(body) => body,
+        Err(why) => return error_response(StatusCode::INTERNAL_SERVER_ERROR, why, None),
     };
+    let content_type = if csv {
+        "text/csv; charset=utf-8"
+    } else {
+        "application/json"
+    };
+    let mut response = (
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response();
     if truncated {
         response.headers_mut().insert(
             HeaderName::from_static(TRUNCATED_HEADER),
