@@ -1,14 +1,15 @@
 import { test, expect, type Page } from "@playwright/test";
-import { basePath, baseURL, startServer, stopServer, type Server } from "../support/server";
+import { basePath, baseURL, freePort, startServer, stopServer, type Server } from "../support/server";
 
 // A server with an admin and a viewer.
 let server: Server;
-const port = 3000 + Math.floor(Math.random() * 1000) + 7000;
+let port = 0;
 const url = (path: string) => `${baseURL(port)}${basePath}${path}`;
 const ADMIN = { name: "ann", password: "ann-password-for-tests" };
 const VIEWER = { name: "vic", password: "vic-password-for-tests" };
 
 test.beforeAll(async () => {
+  port = await freePort();
   server = await startServer(port, {
     SIGHTLINE_AUTH: "on",
     SIGHTLINE_USERNAME: ADMIN.name,

@@ -1,14 +1,15 @@
 import { test, expect, type Page } from "@playwright/test";
-import { basePath, baseURL, startServer, stopServer, type Server } from "../support/server";
+import { basePath, baseURL, freePort, startServer, stopServer, type Server } from "../support/server";
 
 // One server's history, read back by the next one on the same database.
 let server: Server;
-const port = 3000 + Math.floor(Math.random() * 1000) + 6000;
+let port = 0;
 const url = (path: string) => `${baseURL(port)}${basePath}${path}`;
 
 const hydrated = (page: Page) => expect(page.locator(".app")).toHaveAttribute("data-hydrated", "true");
 
 test.beforeAll(async () => {
+  port = await freePort();
   const first = await startServer(port);
   for (let i = 0; i < 30; i++) {
     expect((await fetch(`${baseURL(port)}/api/users/${i % 5}`)).status).toBe(200);

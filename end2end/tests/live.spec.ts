@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { basePath, baseURL, startServer, stopServer } from "../support/server";
+import { basePath, baseURL, freePort, startServer, stopServer } from "../support/server";
 
 const hydrated = (page: import("@playwright/test").Page) =>
   expect(page.locator(".app")).toHaveAttribute("data-hydrated", "true");
@@ -56,7 +56,7 @@ test("the live charts start from history and grow with every finished window", a
 });
 
 test("after a restart the Events page marks the events that may be missing", async ({ page }) => {
-  const port = 3000 + Math.floor(Math.random() * 1000) + 4000;
+  const port = await freePort();
   const env = { SIGHTLINE_SSE_RETRY_MS: "300", SIGHTLINE_SNAPSHOT_INTERVAL_MS: "300" };
   let server = await startServer(port, env);
   try {

@@ -71,13 +71,17 @@ async fn snapshot_counts_exactly_what_was_sent() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_cancelled_mid_flight_still_counts() {
+    use tokio::io::AsyncWriteExt;
     let app = spawn(fast_config()).await;
-    let hang = tokio::spawn({
-        let url = app.url("/hang");
-        async move { reqwest::get(url).await }
-    });
+    // The request is in the server's socket before the client goes away, however slowly
+    // the server gets to it.
+    let mut client = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    (client
+        .write_all(b"GET /hang HTTP/1.1\r\nhost: localhost\r\n\r\n")
+        .await)
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    hang.abort();
+    drop(client);
     let s = app
         .snapshot_where("the cancelled request is counted", |s| {
             s["overview"]["total_requests"] == 1
@@ -131,7 +135,12 @@ async fn sse_sends_retry_and_a_snapshot_at_once_then_increasing_ids_and_heartbea
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stops_reading_does_not_hold_up_the_others() {
-    let app = spawn(fast_config()).await;
+    const REPLAY: usize = 20;
+    let app = spawn(Config {
+        sse_replay: REPLAY,
+        ..fast_config()
+    })
+    .await;
     app.snapshot_where("a first snapshot exists", |_| true)
         .await;
     // Connects with a tiny receive window, then never reads again.
@@ -139,35 +148,49 @@ async fn a_client_that_stops_reading_does_not_hold_up_the_others() {
         SseClient::connect_with_receive_buffer(app.addr, "/sightline/api/sse", 4_096).await;
     let mut reader = SseClient::connect(app.addr, "/sightline/api/sse", "").await;
     reader.next_event().await;
-    // 12 MB of events, far past both sockets' buffers and the replay buffer. The reader
-    // gets every one, in order (each is read before the next is sent, so the reader never
-    // falls behind), while the other client sleeps.
+    // Far more events than the server's send buffer (as large as this kernel lets it
+    // grow), the stalled client's receive buffer, the broadcast ring and the replay buffer
+    // hold together. The reader gets every one, in order (each is read before the next is
+    // sent, so the reader never falls behind), while the other client sleeps.
     let payload = "x".repeat(30_000);
-    for _ in 0..400 {
-        let sent = app.sightline.broadcast("bulk", &payload).unwrap().unwrap();
+    let held = largest_send_buffer() + (4 << 20);
+    let count = held / payload.len() + REPLAY + 64;
+    let mut last = 0;
+    for _ in 0..count {
+        last = app.sightline.broadcast("bulk", &payload).unwrap().unwrap();
         loop {
             let (id, event, data) = reader.next_event().await;
             if event == "bulk" {
-                assert_eq!((id, data.len()), (sent, payload.len() + 2));
+                assert_eq!((id, data.len()), (last, payload.len() + 2));
                 break;
             }
         }
     }
     // The stalled client really was stalled past every buffer: when it reads again, it is
-    // told that what it missed is gone (`reset`), then the stream goes on.
-    let mut reset = false;
-    for _ in 0..500 {
-        let (_, name, _) = stalled.next_named().await;
+    // told that what it missed is gone (`reset`) before the last event sent, then the
+    // stream goes on.
+    loop {
+        let (id, name, _) = stalled.next_named().await;
         if name == "reset" {
-            reset = true;
             break;
         }
+        assert!(
+            id < Some(last),
+            "the stalled client got all {count} events without a reset"
+        );
     }
-    assert!(
-        reset,
-        "the stalled client was never behind the replay buffer"
-    );
     assert_eq!(stalled.next_event().await.1, "snapshot");
+}
+
+/// The most a TCP socket's send buffer can grow to on this machine (Linux), else 16 MiB.
+fn largest_send_buffer() -> usize {
+    let tcp = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_wmem")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(2)?.parse().ok());
+    let core = std::fs::read_to_string("/proc/sys/net/core/wmem_max")
+        .ok()
+        .and_then(|s| s.trim().parse().ok());
+    tcp.max(core).unwrap_or(16 << 20)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,7 +11,7 @@ use sightline::Config;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_carry_safe_cookies_end_at_logout_and_expire() {
     let app = spawn(Config {
-        session_ttl: Duration::from_secs(2),
+        session_ttl: Duration::from_secs(4),
         ..secured()
     })
     .await;
@@ -36,7 +36,7 @@ async fn sessions_carry_safe_cookies_end_at_logout_and_expire() {
         "HttpOnly",
         "SameSite=Strict",
         "Path=/sightline",
-        "Max-Age=2",
+        "Max-Age=4",
     ] {
         assert!(set.contains(flag), "{set}");
     }
@@ -68,7 +68,7 @@ async fn sessions_carry_safe_cookies_end_at_logout_and_expire() {
     // A session lasts its time and no longer.
     let cookie = session_cookie(&sign_in(&app, "ann", "ann's long password").await);
     assert_eq!(me(cookie.clone()).await.unwrap().status(), StatusCode::OK);
-    tokio::time::sleep(Duration::from_millis(2_200)).await;
+    tokio::time::sleep(Duration::from_millis(4_200)).await;
     assert_eq!(me(cookie).await.unwrap().status(), StatusCode::UNAUTHORIZED);
 
     // Behind a TLS proxy that is trusted, the cookie is Secure.

@@ -64,7 +64,7 @@ async fn signing_out_ends_the_sessions_streams() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expiring_session_ends_its_streams() {
     let app = spawn(Config {
-        session_ttl: Duration::from_secs(1),
+        session_ttl: Duration::from_secs(3),
         ..secured()
     })
     .await;
