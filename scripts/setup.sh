@@ -32,7 +32,7 @@ if [ "${RUSTUP_TOOLCHAIN:-}" = debian ] || ! sightline_has_wasm_std; then
 fi
 
 # --- 2. Debian packages, only those missing. ----------------------------------------------
-packages=(chromium wrk brotli redis-server postgresql openssl)
+packages=(chromium wrk brotli redis-server postgresql openssl nginx python3)
 if [ "$route" = debian ]; then
   packages+=(rustc-web cargo-web rust-web-src rust-web-llvm lld-22 rust-web-clippy rustfmt-web)
 fi

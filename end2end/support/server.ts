@@ -1,5 +1,5 @@
 // Starts and stops the freshly built Sightline server for the tests.
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
 import { createServer } from "node:net";
 import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -38,41 +38,57 @@ export async function startServer(
   if (!existsSync(binary)) {
     throw new Error(`${binary} does not exist: run \`cargo leptos build --release\` first`);
   }
-  let log = "";
-  const child = spawn(binary, ["--addr", `127.0.0.1:${port}`, "--db-path", dbPath, "--demo"], {
-    // Access control is off unless a suite passes credentials (auth.spec.ts does).
-    // The site embedded in the binary (what ships), unless LEPTOS_SITE_ROOT says otherwise.
-    env: { ...process.env, RUST_LOG: "warn", SIGHTLINE_AUTH: "off", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  child.stdout!.on("data", (chunk) => (log += chunk));
-  child.stderr!.on("data", (chunk) => (log += chunk));
   const url = `${baseURL(port)}${basePath}`;
   // Over TLS (a certificate Node does not trust), the line naming the address says it is up.
   const tls = "SIGHTLINE_TLS_CERT" in env;
+  const { child, output } = await spawnReady(
+    binary,
+    ["--addr", `127.0.0.1:${port}`, "--db-path", dbPath, "--demo"],
+    // Access control is off unless a suite passes credentials (auth.spec.ts does).
+    // The site embedded in the binary (what ships), unless LEPTOS_SITE_ROOT says otherwise.
+    { env: { ...process.env, RUST_LOG: "warn", SIGHTLINE_AUTH: "off", ...env } },
+    async (log) => (tls ? log.includes("dashboard: https://") : (await fetch(url)).ok),
+  );
+  return { port, process: child, output, dbPath };
+}
+
+/**
+ * Spawns `command` and resolves once `ready` (given everything it printed so far) says so;
+ * throws with its output if it exits first or is not ready within 30 s.
+ */
+export async function spawnReady(
+  command: string,
+  args: string[],
+  options: SpawnOptions,
+  ready: (log: string) => Promise<boolean>,
+): Promise<{ child: ChildProcess; output: () => string }> {
+  let log = "";
+  const child = spawn(command, args, { ...options, stdio: ["ignore", "pipe", "pipe"] });
+  child.stdout!.on("data", (chunk) => (log += chunk));
+  child.stderr!.on("data", (chunk) => (log += chunk));
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) {
-      throw new Error(`server exited with ${child.exitCode}:\n${log}`);
-    }
-    if (tls && log.includes("dashboard: https://")) {
-      return { port, process: child, output: () => log, dbPath };
+      throw new Error(`${command} exited with ${child.exitCode}:\n${log}`);
     }
     try {
-      const res = tls ? undefined : await fetch(url);
-      if (res?.ok) return { port, process: child, output: () => log, dbPath };
+      if (await ready(log)) return { child, output: () => log };
     } catch {
       // not listening yet
     }
     await new Promise((r) => setTimeout(r, 100));
   }
   child.kill("SIGKILL");
-  throw new Error(`server on port ${port} did not answer within 30 s:\n${log}`);
+  throw new Error(`${command} ${args.join(" ")} was not ready within 30 s:\n${log}`);
 }
 
 /** Stops the server (SIGTERM, then SIGKILL) and waits for it to exit. */
 export async function stopServer(server: Server): Promise<void> {
-  const child = server.process;
+  await stopProcess(server.process);
+}
+
+/** Stops a child process (SIGTERM, then SIGKILL after 5 s) and waits for it to exit. */
+export async function stopProcess(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
   child.kill("SIGTERM");

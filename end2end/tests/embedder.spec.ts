@@ -3,22 +3,24 @@
 // dashboard at /ops/metrics must load styled, hydrate, let the owner in with the password
 // the app printed to standard error, and show the app's own requests live.
 import { test, expect } from "@playwright/test";
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { freePort, spawnReady, stopProcess } from "../support/server";
 
 const binary =
   process.env.EMBEDDER_BIN ?? resolve(__dirname, "../../target/release/sightline-embedder");
-const port = 3000 + Math.floor(Math.random() * 1000) + 8000;
-const origin = `http://127.0.0.1:${port}`;
-const dashboard = `${origin}/ops/metrics`;
+let origin = "";
+let dashboard = "";
 
 let app: ChildProcess;
 let password = "";
-let output = "";
 
 test.beforeAll(async () => {
+  const port = await freePort();
+  origin = `http://127.0.0.1:${port}`;
+  dashboard = `${origin}/ops/metrics`;
   if (!existsSync(binary)) {
     throw new Error(`${binary} does not exist: scripts/test.sh builds it`);
   }
@@ -26,36 +28,20 @@ test.beforeAll(async () => {
   const env = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !k.startsWith("LEPTOS_") && !k.startsWith("SIGHTLINE_")),
   );
-  app = spawn(binary, [], {
-    cwd: mkdtempSync(join(tmpdir(), "sightline-embedder-")),
-    env: { ...env, EMBEDDER_ADDR: `127.0.0.1:${port}` },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  app.stdout!.on("data", (c) => (output += c));
-  app.stderr!.on("data", (c) => (output += c));
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (app.exitCode !== null) throw new Error(`the app exited with ${app.exitCode}:\n${output}`);
-    password = /with password (\S+)/.exec(output)?.[1] ?? "";
-    if (password) {
-      try {
-        // The dashboard's own paths are not recorded: the count below starts clean.
-        if ((await fetch(`${dashboard}/login`)).ok) return;
-      } catch {
-        // not listening yet
-      }
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`the app printed no password or did not answer within 30 s:\n${output}`);
+  ({ child: app } = await spawnReady(
+    binary,
+    [],
+    { cwd: mkdtempSync(join(tmpdir(), "sightline-embedder-")), env: { ...env, EMBEDDER_ADDR: `127.0.0.1:${port}` } },
+    async (output) => {
+      password = /with password (\S+)/.exec(output)?.[1] ?? "";
+      // The dashboard's own paths are not recorded: the count below starts clean.
+      return password !== "" && (await fetch(`${dashboard}/login`)).ok;
+    },
+  ));
 });
 
 test.afterAll(async () => {
-  if (app && app.exitCode === null) {
-    const exited = new Promise((r) => app.once("exit", r));
-    app.kill("SIGTERM");
-    await exited;
-  }
+  if (app) await stopProcess(app);
 });
 
 test("an app that depends on sightline alone serves a working dashboard", async ({ page, request }) => {

@@ -20,122 +20,164 @@ use crate::config::*;
 )]
 pub struct Cli {
     /// Address to listen on.
-    #[arg(long, env = "LEPTOS_SITE_ADDR", default_value = DEFAULT_ADDR)]
+    #[arg(long, global = true, visible_alias = "listen", env = "LEPTOS_SITE_ADDR", default_value = DEFAULT_ADDR)]
     pub addr: SocketAddr,
 
+    /// Threads serving requests (default: one per core, or TOKIO_WORKER_THREADS). With 1,
+    /// one thread runs every connection, like a single nginx worker process. Sampling,
+    /// snapshots and history writes and queries run on threads of their own either way.
+    #[arg(long, global = true, env = "SIGHTLINE_WORKERS")]
+    pub workers: Option<std::num::NonZeroUsize>,
+
     /// Serve HTTPS (HTTP/2 and HTTP/1.1) with this PEM certificate chain; needs --tls-key.
-    #[arg(long, env = "SIGHTLINE_TLS_CERT", requires = "tls_key")]
+    #[arg(long, global = true, env = "SIGHTLINE_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<std::path::PathBuf>,
 
     /// The private key (PEM) of --tls-cert.
-    #[arg(long, env = "SIGHTLINE_TLS_KEY", requires = "tls_cert")]
+    #[arg(long, global = true, env = "SIGHTLINE_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<std::path::PathBuf>,
 
     /// Base path the dashboard is served under.
-    #[arg(long, env = "SIGHTLINE_PATH", default_value = DEFAULT_PATH, value_parser = parse_path)]
+    #[arg(long, global = true, env = "SIGHTLINE_PATH", default_value = DEFAULT_PATH, value_parser = parse_path)]
     pub path: BasePath,
 
     /// Serve the compiled site from this directory (what `cargo leptos build` writes)
     /// instead of the copy embedded in the binary.
-    #[arg(long, env = "LEPTOS_SITE_ROOT")]
+    #[arg(long, global = true, env = "LEPTOS_SITE_ROOT")]
     pub site_root: Option<PathBuf>,
 
     /// Directory whose volume the disk gauge shows.
-    #[arg(long, env = "SIGHTLINE_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+    #[arg(long, global = true, env = "SIGHTLINE_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
     pub data_dir: PathBuf,
 
     /// Host, process and runtime sampling period, in milliseconds.
-    #[arg(long, env = "SIGHTLINE_SAMPLE_INTERVAL_MS", default_value_t = DEFAULT_SAMPLE_INTERVAL_MS, value_parser = clap::value_parser!(u64).range(50..))]
+    #[arg(long, global = true, env = "SIGHTLINE_SAMPLE_INTERVAL_MS", default_value_t = DEFAULT_SAMPLE_INTERVAL_MS, value_parser = clap::value_parser!(u64).range(50..))]
     pub sample_interval_ms: u64,
 
     /// Period of the live snapshot, in milliseconds.
-    #[arg(long, env = "SIGHTLINE_SNAPSHOT_INTERVAL_MS", default_value_t = DEFAULT_SNAPSHOT_INTERVAL_MS, value_parser = clap::value_parser!(u64).range(50..))]
+    #[arg(long, global = true, env = "SIGHTLINE_SNAPSHOT_INTERVAL_MS", default_value_t = DEFAULT_SNAPSHOT_INTERVAL_MS, value_parser = clap::value_parser!(u64).range(50..))]
     pub snapshot_interval_ms: u64,
 
     /// `retry:` sent to SSE clients, in milliseconds.
-    #[arg(long, env = "SIGHTLINE_SSE_RETRY_MS", default_value_t = DEFAULT_SSE_RETRY_MS)]
+    #[arg(long, global = true, env = "SIGHTLINE_SSE_RETRY_MS", default_value_t = DEFAULT_SSE_RETRY_MS)]
     pub sse_retry_ms: u64,
 
     /// Period of SSE heartbeat comments, in milliseconds.
-    #[arg(long, env = "SIGHTLINE_SSE_HEARTBEAT_MS", default_value_t = DEFAULT_SSE_HEARTBEAT_MS, value_parser = clap::value_parser!(u64).range(100..))]
+    #[arg(long, global = true, env = "SIGHTLINE_SSE_HEARTBEAT_MS", default_value_t = DEFAULT_SSE_HEARTBEAT_MS, value_parser = clap::value_parser!(u64).range(100..))]
     pub sse_heartbeat_ms: u64,
 
     /// Close a dashboard's live connection once all its tabs have been hidden this long
     /// (milliseconds); it reopens when one is shown.
-    #[arg(long, env = "SIGHTLINE_LIVE_PAUSE_HIDDEN_MS", default_value_t = DEFAULT_LIVE_PAUSE_HIDDEN_MS, value_parser = clap::value_parser!(u64).range(1_000..))]
+    #[arg(long, global = true, env = "SIGHTLINE_LIVE_PAUSE_HIDDEN_MS", default_value_t = DEFAULT_LIVE_PAUSE_HIDDEN_MS, value_parser = clap::value_parser!(u64).range(1_000..))]
     pub live_pause_hidden_ms: u64,
 
     /// Open SSE connections allowed at once.
-    #[arg(long, env = "SIGHTLINE_SSE_MAX_CONNECTIONS", default_value_t = DEFAULT_SSE_MAX_CONNECTIONS)]
+    #[arg(long, global = true, env = "SIGHTLINE_SSE_MAX_CONNECTIONS", default_value_t = DEFAULT_SSE_MAX_CONNECTIONS)]
     pub sse_max_connections: u64,
 
     /// Distinct (method, route) pairs tracked before new ones share `(overflow)`.
-    #[arg(long, env = "SIGHTLINE_MAX_ROUTES", default_value_t = DEFAULT_MAX_ROUTES)]
+    #[arg(long, global = true, env = "SIGHTLINE_MAX_ROUTES", default_value_t = DEFAULT_MAX_ROUTES)]
     pub max_routes: usize,
 
     /// Comma-separated path prefixes not to record (the dashboard's path never is).
-    #[arg(long, env = "SIGHTLINE_EXCLUDE", value_delimiter = ',')]
+    #[arg(long, global = true, env = "SIGHTLINE_EXCLUDE", value_delimiter = ',')]
     pub exclude: Vec<String>,
 
     /// The SQLite history database (created if missing).
-    #[arg(long, env = "SIGHTLINE_DB_PATH", default_value = DEFAULT_DB_PATH)]
+    #[arg(long, global = true, env = "SIGHTLINE_DB_PATH", default_value = DEFAULT_DB_PATH)]
     pub db_path: PathBuf,
 
     /// Keep history in PostgreSQL, shared by several instances, instead of SQLite
     /// (`postgres://user:password@host:5432/db`; `?sslmode=require` for TLS).
-    #[arg(long, env = "SIGHTLINE_DATABASE_URL", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "SIGHTLINE_DATABASE_URL",
+        hide_env_values = true
+    )]
     pub database_url: Option<String>,
 
     /// Start even if PostgreSQL does not answer: history is unavailable until it does.
-    #[arg(long, env = "SIGHTLINE_WAIT_FOR_DATABASE")]
+    #[arg(long, global = true, env = "SIGHTLINE_WAIT_FOR_DATABASE")]
     pub wait_for_database: bool,
 
     /// Keep no history: the live view only.
-    #[arg(long, env = "SIGHTLINE_NO_HISTORY")]
+    #[arg(long, global = true, env = "SIGHTLINE_NO_HISTORY")]
     pub no_history: bool,
 
     /// Days of history kept, until changed on the Settings page (saved values win).
-    #[arg(long, env = "SIGHTLINE_RETENTION_DAYS", default_value_t = DEFAULT_RETENTION_DAYS, value_parser = clap::value_parser!(u32).range(1..=365))]
+    #[arg(long, global = true, env = "SIGHTLINE_RETENTION_DAYS", default_value_t = DEFAULT_RETENTION_DAYS, value_parser = clap::value_parser!(u32).range(1..=365))]
     pub retention_days: u32,
 
     /// Requests at least this slow (ms) are kept one by one, until changed on the
     /// Settings page (saved values win).
-    #[arg(long, env = "SIGHTLINE_SLOW_THRESHOLD_MS", default_value_t = DEFAULT_SLOW_THRESHOLD_MS, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    #[arg(long, global = true, env = "SIGHTLINE_SLOW_THRESHOLD_MS", default_value_t = DEFAULT_SLOW_THRESHOLD_MS, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
     pub slow_threshold_ms: u64,
 
     /// Access control: `on` (the default) or `off` (anyone who can reach the dashboard is
     /// an admin).
-    #[arg(long, env = "SIGHTLINE_AUTH", default_value = "on", value_parser = ["on", "off"])]
+    #[arg(long, global = true, env = "SIGHTLINE_AUTH", default_value = "on", value_parser = ["on", "off"])]
     pub auth: String,
 
     /// Name of the admin user.
-    #[arg(long, env = "SIGHTLINE_USERNAME", default_value = "admin")]
+    #[arg(
+        long,
+        global = true,
+        env = "SIGHTLINE_USERNAME",
+        default_value = "admin"
+    )]
     pub username: String,
 
     /// The admin's password (hashed at start; prefer --password-hash).
-    #[arg(long, env = "SIGHTLINE_PASSWORD", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "SIGHTLINE_PASSWORD",
+        hide_env_values = true
+    )]
     pub password: Option<String>,
 
     /// The admin's password as an Argon2 PHC hash (from `sightline --hash-password`).
-    #[arg(long, env = "SIGHTLINE_PASSWORD_HASH", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "SIGHTLINE_PASSWORD_HASH",
+        hide_env_values = true
+    )]
     pub password_hash: Option<String>,
 
     /// Name of the read-only user.
-    #[arg(long, env = "SIGHTLINE_VIEWER_USERNAME", default_value = "viewer")]
+    #[arg(
+        long,
+        global = true,
+        env = "SIGHTLINE_VIEWER_USERNAME",
+        default_value = "viewer"
+    )]
     pub viewer_username: String,
 
     /// The read-only user's password (no viewer without one).
-    #[arg(long, env = "SIGHTLINE_VIEWER_PASSWORD", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "SIGHTLINE_VIEWER_PASSWORD",
+        hide_env_values = true
+    )]
     pub viewer_password: Option<String>,
 
     /// The read-only user's password as an Argon2 PHC hash.
-    #[arg(long, env = "SIGHTLINE_VIEWER_PASSWORD_HASH", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "SIGHTLINE_VIEWER_PASSWORD_HASH",
+        hide_env_values = true
+    )]
     pub viewer_password_hash: Option<String>,
 
     /// API tokens for `Authorization: Bearer`, comma-separated `role:token` (role `admin`
     /// or `viewer`; tokens at least 16 characters).
     #[arg(
         long,
+        global = true,
         env = "SIGHTLINE_API_TOKENS",
         value_delimiter = ',',
         hide_env_values = true
@@ -143,38 +185,44 @@ pub struct Cli {
     pub api_tokens: Vec<String>,
 
     /// How long a sign-in lasts, in seconds.
-    #[arg(long, env = "SIGHTLINE_SESSION_TTL_SECS", default_value_t = DEFAULT_SESSION_TTL_SECS, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, global = true, env = "SIGHTLINE_SESSION_TTL_SECS", default_value_t = DEFAULT_SESSION_TTL_SECS, value_parser = clap::value_parser!(u64).range(1..))]
     pub session_ttl_secs: u64,
 
     /// Header a trusted reverse proxy sets to the client address (e.g. x-forwarded-for).
-    /// Without it such headers are ignored.
-    #[arg(long, env = "SIGHTLINE_TRUST_PROXY_HEADER")]
+    /// Without it such headers are ignored. With it, `sightline proxy` also passes on the
+    /// X-Forwarded-Proto that proxy sets.
+    #[arg(long, global = true, env = "SIGHTLINE_TRUST_PROXY_HEADER")]
     pub trust_proxy_header: Option<String>,
 
     /// Mark the session cookie Secure (serve over HTTPS).
-    #[arg(long, env = "SIGHTLINE_SECURE_COOKIES")]
+    #[arg(long, global = true, env = "SIGHTLINE_SECURE_COOKIES")]
     pub secure_cookies: bool,
 
     /// Custom events kept for clients that reconnect with Last-Event-ID.
-    #[arg(long, env = "SIGHTLINE_SSE_REPLAY", default_value_t = DEFAULT_SSE_REPLAY)]
+    #[arg(long, global = true, env = "SIGHTLINE_SSE_REPLAY", default_value_t = DEFAULT_SSE_REPLAY)]
     pub sse_replay: usize,
 
     /// Forward the server's log events at this level or above to live clients as
     /// `event: log` (off, error, warn, info, debug, trace).
-    #[arg(long, env = "SIGHTLINE_LOG_EVENTS", default_value = "info", value_parser = ["off", "error", "warn", "info", "debug", "trace"])]
+    #[arg(long, global = true, env = "SIGHTLINE_LOG_EVENTS", default_value = "info", value_parser = ["off", "error", "warn", "info", "debug", "trace"])]
     pub log_events: String,
 
     /// Redis shared by the instances of one service: the live view adds them all up
     /// (`redis://host:6379`). Off by default.
-    #[arg(long, env = "SIGHTLINE_REDIS_URL", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "SIGHTLINE_REDIS_URL",
+        hide_env_values = true
+    )]
     pub redis_url: Option<String>,
 
     /// This instance's name in the cluster view (default: `HOSTNAME`, else the host name).
-    #[arg(long, env = "SIGHTLINE_INSTANCE_ID")]
+    #[arg(long, global = true, env = "SIGHTLINE_INSTANCE_ID")]
     pub instance_id: Option<String>,
 
     /// Prefix of the Redis keys and channels, so several services can share one Redis.
-    #[arg(long, env = "SIGHTLINE_CLUSTER", default_value = crate::cluster::DEFAULT_CLUSTER)]
+    #[arg(long, global = true, env = "SIGHTLINE_CLUSTER", default_value = crate::cluster::DEFAULT_CLUSTER)]
     pub cluster: String,
 
     /// Read a password from standard input, print its Argon2 hash, and exit.
@@ -188,6 +236,52 @@ pub struct Cli {
     /// Serve the built-in demo API (`/api/users`, `/api/orders`, ...) beside the dashboard.
     #[arg(long, env = "SIGHTLINE_DEMO")]
     pub demo: bool,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What the server fronts: by default nothing but the dashboard (and the demo API).
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Reverse proxy in front of a service in any language: every request is forwarded
+    /// to --upstream and recorded; the dashboard answers under --path.
+    Proxy(ProxyArgs),
+}
+
+/// `sightline proxy`: where to forward and how.
+#[derive(Debug, clap::Args)]
+pub struct ProxyArgs {
+    /// The service to forward to (`http://127.0.0.1:9000`; a path is put before every
+    /// forwarded path).
+    #[arg(long, env = "SIGHTLINE_UPSTREAM")]
+    pub upstream: String,
+
+    /// Speak HTTP/2 to the upstream (prior knowledge) instead of HTTP/1.1.
+    #[arg(long, env = "SIGHTLINE_UPSTREAM_HTTP2")]
+    pub upstream_http2: bool,
+
+    /// Send the upstream its own host as `Host` (the client's is in X-Forwarded-Host)
+    /// instead of the client's.
+    #[arg(long, env = "SIGHTLINE_REWRITE_HOST")]
+    pub rewrite_host: bool,
+
+    /// Time allowed to connect to the upstream, in milliseconds (then 504).
+    #[arg(long, env = "SIGHTLINE_UPSTREAM_CONNECT_TIMEOUT_MS", default_value_t = crate::proxy::DEFAULT_CONNECT_TIMEOUT_MS, value_parser = clap::value_parser!(u64).range(1..))]
+    pub upstream_connect_timeout_ms: u64,
+
+    /// Time allowed for the upstream's response headers, in milliseconds (then 504).
+    #[arg(long, env = "SIGHTLINE_UPSTREAM_TIMEOUT_MS", default_value_t = crate::proxy::DEFAULT_TIMEOUT_MS, value_parser = clap::value_parser!(u64).range(1..))]
+    pub upstream_timeout_ms: u64,
+
+    /// Upstream requests (HTTP/1.1 connections) open at once; more wait for a free one.
+    #[arg(long, env = "SIGHTLINE_UPSTREAM_MAX_CONNECTIONS", default_value_t = crate::proxy::DEFAULT_MAX_CONNECTIONS as u64, value_parser = clap::value_parser!(u64).range(1..=65_536))]
+    pub upstream_max_connections: u64,
+
+    /// Route templates: one `[METHOD] /path/{param}` per line, or an OpenAPI document
+    /// (JSON or YAML). Without it, numeric, UUID and long hex segments become `{id}`.
+    #[arg(long, env = "SIGHTLINE_ROUTES")]
+    pub routes: Option<PathBuf>,
 }
 
 fn parse_path(raw: &str) -> Result<BasePath, String> {
@@ -250,6 +344,27 @@ impl Cli {
             "refusing to serve the dashboard on {} without credentials: set SIGHTLINE_USERNAME and SIGHTLINE_PASSWORD (or SIGHTLINE_PASSWORD_HASH, printed by `sightline --hash-password`), or SIGHTLINE_AUTH=off to let anyone who can reach it in",
             self.addr
         ))
+    }
+
+    /// The proxy's settings, for `sightline proxy`.
+    pub fn proxy(&self) -> Option<crate::proxy::ProxySettings> {
+        let Some(Command::Proxy(args)) = &self.command else {
+            return None;
+        };
+        Some(crate::proxy::ProxySettings {
+            upstream: args.upstream.clone(),
+            http2: args.upstream_http2,
+            rewrite_host: args.rewrite_host,
+            connect_timeout: Duration::from_millis(args.upstream_connect_timeout_ms),
+            timeout: Duration::from_millis(args.upstream_timeout_ms),
+            max_connections: usize::try_from(args.upstream_max_connections).unwrap_or(usize::MAX),
+            routes: args.routes.clone().filter(|p| !p.as_os_str().is_empty()),
+            tls: self.tls_cert.is_some(),
+            behind_proxy: self
+                .trust_proxy_header
+                .as_ref()
+                .is_some_and(|h| !h.is_empty()),
+        })
     }
 
     /// The log-forwarding level, `None` for `off`.
@@ -383,6 +498,42 @@ mod tests {
         };
         assert_eq!(c.tokens.len(), 1);
         assert!(on(&["--api-tokens", "root:abcdefghijklmnopq"]).is_err());
+    }
+
+    #[test]
+    fn proxy_takes_the_common_flags_after_it() {
+        let cli = Cli::try_parse_from([
+            "sightline",
+            "proxy",
+            "--upstream",
+            "http://127.0.0.1:9000",
+            "--listen",
+            "127.0.0.1:8080",
+            "--path",
+            "/ops",
+            "--upstream-timeout-ms",
+            "1500",
+        ])
+        .unwrap();
+        assert_eq!(cli.addr, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(cli.config().unwrap().path.as_str(), "/ops");
+        let proxy = cli.proxy().unwrap();
+        assert_eq!(proxy.upstream, "http://127.0.0.1:9000");
+        assert_eq!(proxy.timeout, Duration::from_millis(1500));
+        assert!(!proxy.rewrite_host && proxy.routes.is_none() && !proxy.behind_proxy);
+        let behind = Cli::try_parse_from([
+            "sightline",
+            "proxy",
+            "--upstream",
+            "http://127.0.0.1:9000",
+            "--trust-proxy-header",
+            "x-forwarded-for",
+        ])
+        .unwrap();
+        assert!(behind.proxy().unwrap().behind_proxy);
+        let plain = Cli::try_parse_from(["sightline", "--listen", "127.0.0.1:8080"]).unwrap();
+        assert!(plain.proxy().is_none());
+        assert!(Cli::try_parse_from(["sightline", "proxy"]).is_err());
     }
 
     #[test]

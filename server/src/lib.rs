@@ -33,6 +33,8 @@ mod dashboard;
 mod health;
 pub mod live;
 pub mod metrics;
+pub mod proxy;
+pub mod runtime;
 pub mod sampler;
 mod site;
 pub mod store;

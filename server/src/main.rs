@@ -1,10 +1,14 @@
 //! The standalone Sightline server: config -> state -> router -> serve -> graceful shutdown.
 
+use std::convert::Infallible;
+use std::net::SocketAddr;
+
 use anyhow::Context;
 use axum::{
-    Json, Router,
+    Json, Router, ServiceExt,
+    extract::{Request, connect_info::IntoMakeServiceWithConnectInfo},
     http::StatusCode,
-    response::{IntoResponse, Redirect},
+    response::{IntoResponse, Redirect, Response},
     routing::get,
     serve::ListenerExt,
 };
@@ -23,12 +27,17 @@ impl Drop for AbortOnDrop {
     }
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     if cli.hash_password {
         return print_password_hash();
     }
+    sightline::runtime::build(cli.workers)
+        .context("while starting the runtime")?
+        .block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = match cli.config() {
         Ok(config) => config,
         Err(reason) => {
@@ -48,19 +57,37 @@ async fn main() -> anyhow::Result<()> {
         .with(forward)
         .init();
     // (A generated password was written to standard error by `start`.)
-    let home = sightline.config().path.as_str().to_owned();
-    let mut app = Router::new().route("/", get(move || async move { Redirect::temporary(&home) }));
-    // The demo API only when asked for: a bare `sightline` serves nothing but the dashboard.
-    if cli.demo || cli.demo_rps > 0 {
-        app = app.merge(demo::routes());
-    }
-    let app = app
-        .merge(sightline.router())
-        .fallback(not_found)
-        .layer(sightline.layer());
-    let _demo = (cli.demo_rps > 0)
-        .then(|| AbortOnDrop(tokio::spawn(demo::generate(app.clone(), cli.demo_rps))));
+    let served = match cli.proxy() {
+        Some(settings) => {
+            let proxy = match sightline::proxy::Proxy::new(&settings) {
+                Ok(proxy) => proxy,
+                Err(reason) => {
+                    eprintln!("sightline proxy: {reason}");
+                    std::process::exit(2);
+                }
+            };
+            println!("Forwarding to {}", settings.upstream);
+            listen(&cli, &sightline, proxy.service(&sightline)).await
+        }
+        None => {
+            let (app, _demo) = standalone(&cli, &sightline);
+            // Finalised once: served as a plain Router, axum rebuilds the route table for
+            // every connection (memory per connection grows with the number of routes).
+            listen(&cli, &sightline, app.with_state(())).await
+        }
+    };
+    // Only now: requests that finished while the server drained are recorded, and the
+    // window in progress goes to history with them.
+    let _ = tokio::task::spawn_blocking(move || sightline.shutdown()).await;
+    served
+}
 
+/// Binds `--addr`, with TLS when configured, and serves `app` until a shutdown signal.
+async fn listen<S>(cli: &Cli, sightline: &Sightline, app: S) -> anyhow::Result<()>
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send,
+{
     let listener = tokio::net::TcpListener::bind(cli.addr)
         .await
         .with_context(|| {
@@ -84,13 +111,9 @@ async fn main() -> anyhow::Result<()> {
         if tls.is_some() { "https" } else { "http" },
         sightline.config().path.as_str()
     );
-    // Finalised once: served as a plain Router, axum rebuilds the route table for every
-    // connection (memory per connection grows with the number of routes).
     // Connection info: failed sign-ins are limited per client address.
-    let app = app
-        .with_state(())
-        .into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let served = match tls {
+    let app = ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app);
+    match tls {
         None => serve(listener.tap_io(tune_connection), app).await,
         Some(acceptor) => {
             let listener = sightline::tls::TlsListener::new(listener, acceptor, tune_connection)
@@ -98,21 +121,36 @@ async fn main() -> anyhow::Result<()> {
             // Tuned before the handshake; the tap only gives axum the peer address.
             serve(listener.tap_io(|_| {}), app).await
         }
-    };
-    // Only now: requests that finished while the server drained are recorded, and the
-    // window in progress goes to history with them.
-    let _ = tokio::task::spawn_blocking(move || sightline.shutdown()).await;
-    served
+    }
+}
+
+/// The dashboard at its path, `/` sent there, and the demo API when asked for: a bare
+/// `sightline` serves nothing but the dashboard.
+fn standalone(cli: &Cli, sightline: &Sightline) -> (Router, Option<AbortOnDrop>) {
+    let home = sightline.config().path.as_str().to_owned();
+    let mut app = Router::new().route("/", get(move || async move { Redirect::temporary(&home) }));
+    if cli.demo || cli.demo_rps > 0 {
+        app = app.merge(demo::routes());
+    }
+    let app = app
+        .merge(sightline.router())
+        .fallback(not_found)
+        .layer(sightline.layer());
+    let demo = (cli.demo_rps > 0)
+        .then(|| AbortOnDrop(tokio::spawn(demo::generate(app.clone(), cli.demo_rps))));
+    (app, demo)
 }
 
 /// Serves until Ctrl-C or SIGTERM, then gives requests in flight [`DRAIN`] to finish.
-async fn serve<L, F>(
+async fn serve<L, F, S>(
     listener: axum::serve::TapIo<L, F>,
-    app: axum::extract::connect_info::IntoMakeServiceWithConnectInfo<Router, std::net::SocketAddr>,
+    app: IntoMakeServiceWithConnectInfo<S, SocketAddr>,
 ) -> anyhow::Result<()>
 where
-    L: axum::serve::Listener<Addr = std::net::SocketAddr>,
+    L: axum::serve::Listener<Addr = SocketAddr>,
     F: FnMut(&mut L::Io) + Send + 'static,
+    S: tower::Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send,
 {
     let (stopping, stopped) = tokio::sync::oneshot::channel();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {

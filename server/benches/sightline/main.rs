@@ -3,7 +3,7 @@
 //!
 //! ```sh
 //! ./scripts/bench.sh                 # all of them; or name some:
-//! ./scripts/bench.sh record sampler  # record | sampler | overhead | fanout | history | events | flood | cluster
+//! ./scripts/bench.sh record sampler  # record | sampler | overhead | fanout | history | events | flood | cluster | proxy
 //! ```
 //!
 //! The binary also plays the servers it measures (`serve-*` subcommands), started as child
@@ -19,6 +19,7 @@ mod history;
 mod overhead;
 #[path = "../../tests/it/postgres.rs"]
 mod postgres;
+mod proxy;
 mod record;
 mod sampler;
 
@@ -42,6 +43,10 @@ fn main() {
             Some((flag(&args, "--redis"), flag(&args, "--id"))),
         ),
         Some("serve-bare-events") => events::serve_bare(port(&args)),
+        Some("serve-proxy") => proxy::serve(
+            flag(&args, "--upstream").parse().expect("--upstream PORT"),
+            port(&args),
+        ),
         _ => {
             let all = args.is_empty();
             let wants = |name: &str| all || args.iter().any(|a| a == name);
@@ -69,6 +74,9 @@ fn main() {
             }
             if wants("cluster") {
                 cluster::run();
+            }
+            if wants("proxy") {
+                proxy::run();
             }
         }
     }

@@ -19,7 +19,13 @@ pub fn serve(layer: &str, port: u16) {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let app = Router::new().route("/hello", get(|| async { "Hello, World!" }));
+        let app = Router::new()
+            .route("/hello", get(|| async { "Hello, World!" }))
+            // A typical API answer's size, for the proxy benchmark.
+            .route(
+                "/16k",
+                get(|| async { bytes::Bytes::from_static(&[b'x'; 16_384]) }),
+            );
         let (app, _sightline) = match layer {
             "sightline" => {
                 let sightline = sightline::Sightline::start(super::config()).unwrap();
@@ -37,15 +43,20 @@ pub fn serve(layer: &str, port: u16) {
     });
 }
 
-struct Run {
-    rps: f64,
-    p99_ms: f64,
+pub struct Run {
+    pub rps: f64,
+    pub p99_ms: f64,
 }
 
 fn wrk(port: u16, seconds: u32) -> Run {
+    wrk_url(&format!("http://127.0.0.1:{port}/hello"), seconds)
+}
+
+/// One wrk run, one thread and 32 connections, against `url`.
+pub fn wrk_url(url: &str, seconds: u32) -> Run {
     let out = Command::new("wrk")
         .args(["-t1", "-c32", &format!("-d{seconds}s"), "--latency"])
-        .arg(format!("http://127.0.0.1:{port}/hello"))
+        .arg(url)
         .output()
         .expect("wrk runs (scripts/setup.sh installs it)");
     let text = String::from_utf8_lossy(&out.stdout);

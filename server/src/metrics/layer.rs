@@ -1,6 +1,10 @@
 //! The tower middleware: times every request from the moment it enters the layer to the
 //! last byte of its response body, and counts it under its matched route template.
 //!
+//! Requests no axum route matched (the proxy's) take their template from [`Templates`]
+//! instead: a pattern, `(unmatched)`, or a guess from the path, which becomes a route only
+//! once a success or a redirect shows it exists (a scan of made-up paths creates none).
+//!
 //! A request whose response future is dropped (client gone, timeout) is still counted,
 //! with status 499; a body dropped half-way counts with the bytes sent so far. A handler
 //! that panics counts as a 500 with the panic's message, and the panic carries on as if
@@ -21,6 +25,7 @@ use tower::{Layer, Service};
 
 use super::details::{Detail, Details, ErrorMessage, clipped};
 use super::recorder::{METHODS, Recorder, RouteCell, STATUS_CLIENT_CLOSED, method_index};
+use super::templates::{Template, Templates};
 
 /// Records request metrics into a [`Recorder`]. Get one from `Sightline::layer`.
 #[derive(Clone, Debug)]
@@ -29,10 +34,11 @@ pub struct MetricsLayer {
     shared: Arc<Shared>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Shared {
     recorder: Arc<Recorder>,
     excluded: Box<[Box<str>]>,
+    templates: Option<Templates>,
 }
 
 impl MetricsLayer {
@@ -43,7 +49,50 @@ impl MetricsLayer {
             .map(|p| p.trim_end_matches('/').into())
             .collect();
         Self {
-            shared: Arc::new(Shared { recorder, excluded }),
+            shared: Arc::new(Shared {
+                recorder,
+                excluded,
+                templates: None,
+            }),
+        }
+    }
+
+    /// Requests without a matched axum route get their template from `templates` rather
+    /// than sharing `(unmatched)`.
+    pub fn with_templates(self, templates: Templates) -> Self {
+        let Shared {
+            recorder, excluded, ..
+        } = Arc::unwrap_or_clone(self.shared);
+        Self {
+            shared: Arc::new(Shared {
+                recorder,
+                excluded,
+                templates: Some(templates),
+            }),
+        }
+    }
+
+    /// Where a request is counted: its matched route, a template, or a guess to settle
+    /// once its status is known.
+    fn slot(&self, method: u8, route: Option<&str>, path: &str) -> Slot {
+        let shared = &*self.shared;
+        let recorder = &shared.recorder;
+        let template = match (route, &shared.templates) {
+            (Some(route), _) => Template::Known(route),
+            (None, None) => Template::Unmatched,
+            (None, Some(templates)) => templates.resolve(method, path),
+        };
+        match template {
+            Template::Known(route) => Slot::Cell(recorder.cell(method, Some(route))),
+            Template::Unmatched => Slot::Cell(recorder.cell(method, None)),
+            Template::Guessed(route) => match recorder.existing_cell(method, &route) {
+                Some(cell) => Slot::Cell(cell),
+                None => Slot::Guess(Box::new(Guess {
+                    recorder: recorder.clone(),
+                    method,
+                    route: route.into_owned(),
+                })),
+            },
         }
     }
 
@@ -90,10 +139,11 @@ where
                 .extensions()
                 .get::<MatchedPath>()
                 .map(MatchedPath::as_str);
-            let recorder = &self.layer.shared.recorder;
             InFlight {
-                cell: recorder.cell(method_index(req.method()), route),
-                details: recorder.details,
+                slot: self
+                    .layer
+                    .slot(method_index(req.method()), route, req.uri().path()),
+                details: self.layer.shared.recorder.details,
                 // A reference count on the request's buffer, kept for the error log.
                 path: req.uri().path_and_query().cloned(),
                 start: Instant::now(),
@@ -112,7 +162,7 @@ where
 /// One request being served; records itself when dropped. Until a response exists its
 /// status is 499 (the client went away first).
 struct InFlight {
-    cell: &'static RouteCell,
+    slot: Slot,
     details: &'static Details,
     path: Option<PathAndQuery>,
     start: Instant,
@@ -124,20 +174,51 @@ struct InFlight {
 impl Drop for InFlight {
     fn drop(&mut self) {
         let latency = self.start.elapsed().as_micros() as u64;
-        self.cell.record(self.status, latency, self.bytes);
+        let cell = match &self.slot {
+            Slot::Cell(cell) => *cell,
+            Slot::Guess(guess) => guess.settle(self.status),
+        };
+        cell.record(self.status, latency, self.bytes);
         if self.details.wants(self.status, latency) {
-            self.keep_details(latency);
+            self.keep_details(cell, latency);
+        }
+    }
+}
+
+/// Where a request is counted.
+enum Slot {
+    Cell(&'static RouteCell),
+    /// A template guessed from the path, not yet a route.
+    Guess(Box<Guess>),
+}
+
+struct Guess {
+    recorder: Arc<Recorder>,
+    method: u8,
+    route: String,
+}
+
+impl Guess {
+    /// Only a success or a redirect shows the path exists and makes it a route. Any other
+    /// answer (a 404 or 403 to a scan, a client gone before the answer, a failure) joins
+    /// the route if one already exists, `(unmatched)` otherwise.
+    fn settle(&self, status: u16) -> &'static RouteCell {
+        if status < 400 {
+            self.recorder.cell(self.method, Some(&self.route))
+        } else {
+            (self.recorder.existing_cell(self.method, &self.route))
+                .unwrap_or_else(|| self.recorder.cell(self.method, None))
         }
     }
 }
 
 impl InFlight {
     #[cold]
-    fn keep_details(&mut self, latency_us: u64) {
+    fn keep_details(&mut self, cell: &RouteCell, latency_us: u64) {
         self.details.push(Detail {
             time_ms: crate::clock::now_ms(),
-            method: METHODS[self.cell.method as usize],
-            route: self.cell.route.clone(),
+            method: METHODS[cell.method as usize],
+            route: cell.route.clone(),
             // Cut before copying: a huge URI costs no more than any other.
             path: clipped(self.path.as_ref().map_or("", PathAndQuery::path)),
             status: self.status,

@@ -6,4 +6,5 @@ pub mod layer;
 pub mod recent;
 pub mod recorder;
 pub mod summary;
+pub mod templates;
 pub mod window;

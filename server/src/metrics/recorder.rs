@@ -206,6 +206,13 @@ impl Recorder {
         self.add_route(method, route)
     }
 
+    /// The cell of a route already tracked (for any method), without creating the route.
+    pub fn existing_cell(&self, method: u8, route: &str) -> Option<&'static RouteCell> {
+        let routes = self.routes.load();
+        let slots = routes.get(route)?;
+        Some(self.cell_in(slots, method))
+    }
+
     #[cold]
     fn add_route(&self, method: u8, route: &str) -> &'static RouteCell {
         let slots = {
@@ -215,16 +222,23 @@ impl Recorder {
                 Some(slots) => slots.clone(),
                 None => {
                     // Past the cap a template maps to the shared overflow bucket, once, so
-                    // later requests take the lock-free path too.
-                    let slots = if self.cells.load(Ordering::Relaxed) >= self.max_routes {
+                    // later requests take the lock-free path too; but only so many names
+                    // are remembered (templates read off paths are unbounded).
+                    let full = self.cells.load(Ordering::Relaxed) >= self.max_routes;
+                    if full && current.len() >= self.max_routes.saturating_mul(2).max(64) {
+                        // Not remembered: the cell is found after the lock is released.
                         self.overflow.clone()
                     } else {
-                        RouteSlots::new(route, true)
-                    };
-                    let mut next = (*current).clone();
-                    next.insert(route.into(), slots.clone());
-                    self.routes.store(Arc::new(next));
-                    slots
+                        let slots = if full {
+                            self.overflow.clone()
+                        } else {
+                            RouteSlots::new(route, true)
+                        };
+                        let mut next = (*current).clone();
+                        next.insert(route.into(), slots.clone());
+                        self.routes.store(Arc::new(next));
+                        slots
+                    }
                 }
             }
         };
@@ -286,6 +300,28 @@ mod tests {
         assert!(std::ptr::eq(a, b));
         assert_eq!(&*a.route, UNMATCHED);
         assert_eq!(recorder.cells().len(), 1);
+    }
+
+    #[test]
+    fn names_past_the_cap_are_remembered_only_so_far() {
+        let r = Recorder::new(2);
+        for n in 0..1000 {
+            let cell = r.cell(0, Some(&format!("/r{n}")));
+            assert_eq!(
+                &*cell.route,
+                if n < 2 {
+                    format!("/r{n}")
+                } else {
+                    OVERFLOW.into()
+                }
+            );
+        }
+        assert_eq!(r.routes.load().len(), 64);
+        assert_eq!(r.cells().len(), 3);
+        // Another method, past the names kept: its overflow cell is made (outside the lock).
+        assert_eq!(&*r.cell(1, Some("/r-new")).route, OVERFLOW);
+        assert_eq!(&*r.cell(1, Some("/r-newer")).route, OVERFLOW);
+        assert_eq!(r.cells().len(), 4);
     }
 
     #[test]

@@ -339,10 +339,15 @@ pub fn session_cookie(response: &reqwest::Response) -> String {
 
 /// Resident memory, in bytes, from a `/proc/<pid>/status` file (Linux).
 pub fn rss_of(status_file: &str) -> u64 {
+    memory_of(status_file, "VmRSS:")
+}
+
+/// A `/proc/<pid>/status` memory field (`VmRSS:`, `VmHWM:` for the peak), in bytes.
+pub fn memory_of(status_file: &str, field: &str) -> u64 {
     let status = std::fs::read_to_string(status_file).unwrap();
     let kb: u64 = status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap();
     kb * 1024

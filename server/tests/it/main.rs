@@ -16,6 +16,7 @@ mod live;
 mod live_charts;
 mod postgres;
 mod postgres_outage;
+mod proxy;
 mod redis;
 mod sessions;
 mod shared_history;
