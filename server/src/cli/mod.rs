@@ -9,6 +9,11 @@ use sightline_app::BasePath;
 
 use crate::config::*;
 
+mod access;
+mod proxy;
+
+pub use proxy::{Command, ProxyArgs};
+
 /// Command line of the standalone server; every flag also reads an environment variable.
 #[derive(Debug, clap::Parser)]
 #[command(
@@ -241,132 +246,11 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-/// What the server fronts: by default nothing but the dashboard (and the demo API).
-#[derive(Debug, clap::Subcommand)]
-pub enum Command {
-    /// Reverse proxy in front of a service in any language: every request is forwarded
-    /// to --upstream and recorded; the dashboard answers under --path.
-    Proxy(ProxyArgs),
-}
-
-/// `sightline proxy`: where to forward and how.
-#[derive(Debug, clap::Args)]
-pub struct ProxyArgs {
-    /// The service to forward to (`http://127.0.0.1:9000`; a path is put before every
-    /// forwarded path).
-    #[arg(long, env = "SIGHTLINE_UPSTREAM")]
-    pub upstream: String,
-
-    /// Speak HTTP/2 to the upstream (prior knowledge) instead of HTTP/1.1.
-    #[arg(long, env = "SIGHTLINE_UPSTREAM_HTTP2")]
-    pub upstream_http2: bool,
-
-    /// Send the upstream its own host as `Host` (the client's is in X-Forwarded-Host)
-    /// instead of the client's.
-    #[arg(long, env = "SIGHTLINE_REWRITE_HOST")]
-    pub rewrite_host: bool,
-
-    /// Time allowed to connect to the upstream, in milliseconds (then 504).
-    #[arg(long, env = "SIGHTLINE_UPSTREAM_CONNECT_TIMEOUT_MS", default_value_t = crate::proxy::DEFAULT_CONNECT_TIMEOUT_MS, value_parser = clap::value_parser!(u64).range(1..))]
-    pub upstream_connect_timeout_ms: u64,
-
-    /// Time allowed for the upstream's response headers, in milliseconds (then 504).
-    #[arg(long, env = "SIGHTLINE_UPSTREAM_TIMEOUT_MS", default_value_t = crate::proxy::DEFAULT_TIMEOUT_MS, value_parser = clap::value_parser!(u64).range(1..))]
-    pub upstream_timeout_ms: u64,
-
-    /// Upstream requests (HTTP/1.1 connections) open at once; more wait for a free one.
-    #[arg(long, env = "SIGHTLINE_UPSTREAM_MAX_CONNECTIONS", default_value_t = crate::proxy::DEFAULT_MAX_CONNECTIONS as u64, value_parser = clap::value_parser!(u64).range(1..=65_536))]
-    pub upstream_max_connections: u64,
-
-    /// Route templates: one `[METHOD] /path/{param}` per line, or an OpenAPI document
-    /// (JSON or YAML). Without it, numeric, UUID and long hex segments become `{id}`.
-    #[arg(long, env = "SIGHTLINE_ROUTES")]
-    pub routes: Option<PathBuf>,
-}
-
 fn parse_path(raw: &str) -> Result<BasePath, String> {
     BasePath::parse(raw).map_err(|e| e.to_string())
 }
 
 impl Cli {
-    /// Who may sign in. With access control on and nothing configured: a generated admin
-    /// password on a loopback address, a refusal anywhere else.
-    pub fn access(&self) -> Result<crate::auth::Access, String> {
-        use crate::auth::{Access, ApiToken, Credentials, Password, Role, User};
-        if self.auth == "off" {
-            return Ok(Access::Off);
-        }
-        let mut credentials = Credentials::default();
-        let mut user = |name: &str, plain: &Option<String>, hash: &Option<String>, role| {
-            let password = match (plain, hash) {
-                (_, Some(h)) => Password::Hash(h.clone()),
-                (Some(p), None) => Password::Plain(p.clone()),
-                (None, None) => return,
-            };
-            credentials.users.push(User {
-                name: name.to_owned(),
-                password,
-                role,
-            });
-        };
-        user(
-            &self.username,
-            &self.password,
-            &self.password_hash,
-            Role::Admin,
-        );
-        user(
-            &self.viewer_username,
-            &self.viewer_password,
-            &self.viewer_password_hash,
-            Role::Viewer,
-        );
-        for entry in self.api_tokens.iter().filter(|t| !t.is_empty()) {
-            let (role, token) = entry
-                .split_once(':')
-                .and_then(|(r, t)| Some((Role::parse(r)?, t)))
-                .ok_or_else(|| {
-                    "each API token is `admin:TOKEN` or `viewer:TOKEN` (SIGHTLINE_API_TOKENS)"
-                        .to_owned()
-                })?;
-            credentials.tokens.push(ApiToken {
-                token: token.to_owned(),
-                role,
-            });
-        }
-        if !credentials.is_empty() {
-            return Ok(Access::Protected(credentials));
-        }
-        if self.addr.ip().is_loopback() {
-            return Ok(Access::Generated);
-        }
-        Err(format!(
-            "refusing to serve the dashboard on {} without credentials: set SIGHTLINE_USERNAME and SIGHTLINE_PASSWORD (or SIGHTLINE_PASSWORD_HASH, printed by `sightline --hash-password`), or SIGHTLINE_AUTH=off to let anyone who can reach it in",
-            self.addr
-        ))
-    }
-
-    /// The proxy's settings, for `sightline proxy`.
-    pub fn proxy(&self) -> Option<crate::proxy::ProxySettings> {
-        let Some(Command::Proxy(args)) = &self.command else {
-            return None;
-        };
-        Some(crate::proxy::ProxySettings {
-            upstream: args.upstream.clone(),
-            http2: args.upstream_http2,
-            rewrite_host: args.rewrite_host,
-            connect_timeout: Duration::from_millis(args.upstream_connect_timeout_ms),
-            timeout: Duration::from_millis(args.upstream_timeout_ms),
-            max_connections: usize::try_from(args.upstream_max_connections).unwrap_or(usize::MAX),
-            routes: args.routes.clone().filter(|p| !p.as_os_str().is_empty()),
-            tls: self.tls_cert.is_some(),
-            behind_proxy: self
-                .trust_proxy_header
-                .as_ref()
-                .is_some_and(|h| !h.is_empty()),
-        })
-    }
-
     /// The log-forwarding level, `None` for `off`.
     pub fn log_events_level(&self) -> Option<tracing::Level> {
         self.log_events.parse().ok()
@@ -459,81 +343,6 @@ mod tests {
         );
         assert!(help.contains(env!("CARGO_PKG_DESCRIPTION")), "{help}");
         assert!(help.contains("SIGHTLINE_PATH"), "{help}");
-    }
-
-    #[test]
-    fn no_credentials_mean_a_generated_password_on_loopback_and_a_refusal_elsewhere() {
-        use crate::auth::Access;
-        let on = |args: &[&str]| {
-            Cli::try_parse_from([&["sightline"], args].concat())
-                .unwrap()
-                .config()
-        };
-        assert!(matches!(on(&[]).unwrap().access, Access::Generated));
-        assert!(matches!(
-            on(&["--addr", "[::1]:80"]).unwrap().access,
-            Access::Generated
-        ));
-        let err = on(&["--addr", "0.0.0.0:3000"]).unwrap_err();
-        assert!(
-            err.contains("SIGHTLINE_PASSWORD") && err.contains("SIGHTLINE_AUTH=off"),
-            "{err}"
-        );
-        assert!(matches!(
-            on(&["--addr", "0.0.0.0:3000", "--auth", "off"])
-                .unwrap()
-                .access,
-            Access::Off
-        ));
-        let Access::Protected(c) = on(&[
-            "--addr",
-            "0.0.0.0:3000",
-            "--api-tokens",
-            "viewer:abcdefghijklmnopq",
-        ])
-        .unwrap()
-        .access
-        else {
-            panic!("a token is a credential");
-        };
-        assert_eq!(c.tokens.len(), 1);
-        assert!(on(&["--api-tokens", "root:abcdefghijklmnopq"]).is_err());
-    }
-
-    #[test]
-    fn proxy_takes_the_common_flags_after_it() {
-        let cli = Cli::try_parse_from([
-            "sightline",
-            "proxy",
-            "--upstream",
-            "http://127.0.0.1:9000",
-            "--listen",
-            "127.0.0.1:8080",
-            "--path",
-            "/ops",
-            "--upstream-timeout-ms",
-            "1500",
-        ])
-        .unwrap();
-        assert_eq!(cli.addr, "127.0.0.1:8080".parse().unwrap());
-        assert_eq!(cli.config().unwrap().path.as_str(), "/ops");
-        let proxy = cli.proxy().unwrap();
-        assert_eq!(proxy.upstream, "http://127.0.0.1:9000");
-        assert_eq!(proxy.timeout, Duration::from_millis(1500));
-        assert!(!proxy.rewrite_host && proxy.routes.is_none() && !proxy.behind_proxy);
-        let behind = Cli::try_parse_from([
-            "sightline",
-            "proxy",
-            "--upstream",
-            "http://127.0.0.1:9000",
-            "--trust-proxy-header",
-            "x-forwarded-for",
-        ])
-        .unwrap();
-        assert!(behind.proxy().unwrap().behind_proxy);
-        let plain = Cli::try_parse_from(["sightline", "--listen", "127.0.0.1:8080"]).unwrap();
-        assert!(plain.proxy().is_none());
-        assert!(Cli::try_parse_from(["sightline", "proxy"]).is_err());
     }
 
     #[test]
