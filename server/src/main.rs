@@ -59,6 +59,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     // (A generated password was written to standard error by `start`.)
     let served = match cli.proxy() {
         Some(settings) => {
+            if cli.demo || cli.demo_rps > 0 {
+                eprintln!(
+                    "sightline proxy: --demo and --demo-rps serve the demo API, but here every path outside the dashboard goes to the upstream"
+                );
+                std::process::exit(2);
+            }
             let proxy = match sightline::proxy::Proxy::new(&settings) {
                 Ok(proxy) => proxy,
                 Err(reason) => {

@@ -3,13 +3,16 @@
 //! becomes a byte tunnel between the two connections, outside the pool.
 //!
 //! Failures answer like a gateway: 502 when the upstream cannot be reached or answers
-//! wrongly, 504 when it is too slow; the body says what went wrong, the recorded message
-//! (the error log) says in detail.
+//! wrongly, 504 when it is too slow (the response timeout counts from the request body's
+//! last piece: an upload takes as long as it takes); the body says what went wrong, the
+//! recorded message (the error log) says in detail.
 
 use std::error::Error as _;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use axum::{
@@ -24,6 +27,7 @@ use hyper::body::Incoming;
 use hyper_util::client::legacy::{Client, connect::HttpConnector};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
 
 use super::headers;
 use super::{ProxyError, ProxySettings};
@@ -46,7 +50,7 @@ pub struct Forward {
     trusted: bool,
     timeout: Duration,
     max_connections: usize,
-    permits: std::sync::Arc<Semaphore>,
+    permits: Arc<Semaphore>,
 }
 
 impl Forward {
@@ -64,6 +68,9 @@ impl Forward {
             _ => return Err(bad("the URL must start with http://")),
         }
         let authority = uri.authority().ok_or_else(|| bad("no host"))?.clone();
+        if authority.as_str().contains('@') {
+            return Err(bad("credentials in the URL are not supported"));
+        }
         if uri.query().is_some() {
             return Err(bad("a query cannot be forwarded to"));
         }
@@ -97,15 +104,21 @@ impl Forward {
             trusted: settings.behind_proxy,
             timeout: settings.timeout,
             max_connections: settings.max_connections,
-            permits: std::sync::Arc::new(Semaphore::new(settings.max_connections)),
+            permits: Arc::new(Semaphore::new(settings.max_connections)),
         })
     }
 
     /// Forwards `request` and gives back the upstream's response, or a 502/504 saying why.
     pub async fn send(&self, mut request: Request) -> Response {
-        let deadline = tokio::time::Instant::now() + self.timeout;
+        let deadline = Instant::now() + self.timeout;
         let upgrade = headers::upgrade(request.headers());
         let downstream = upgrade.is_some().then(|| hyper::upgrade::on(&mut request));
+        // While a body goes up, the wait for the answer counts from its latest piece.
+        let progress = (!http_body::Body::is_end_stream(request.body())).then(Progress::new);
+        if let Some(progress) = &progress {
+            let progress = progress.clone();
+            request = request.map(|inner| Body::new(Uploading { inner, progress }));
+        }
         let Some(request) = self.upstream_request(request, upgrade.clone()) else {
             let why = "bad request target";
             return failure(StatusCode::BAD_REQUEST, why, why.into());
@@ -129,21 +142,28 @@ impl Forward {
                 );
             }
         };
-        let mut response =
-            match tokio::time::timeout_at(deadline, self.client.request(request)).await {
-                Ok(Ok(response)) => response,
+        let exchange = self.client.request(request);
+        tokio::pin!(exchange);
+        let mut deadline = deadline;
+        let mut response = loop {
+            match tokio::time::timeout_at(deadline, exchange.as_mut()).await {
+                Ok(Ok(response)) => break response,
                 Ok(Err(error)) => return upstream_failure(&error, &self.origin),
-                Err(_) => {
-                    return failure(
-                        StatusCode::GATEWAY_TIMEOUT,
-                        "upstream timed out",
-                        format!(
-                            "upstream: no response within {} ms",
-                            self.timeout.as_millis()
-                        ),
-                    );
-                }
-            };
+                Err(_) => match progress.as_ref().map(|p| p.last() + self.timeout) {
+                    Some(later) if later > Instant::now() => deadline = later,
+                    _ => {
+                        return failure(
+                            StatusCode::GATEWAY_TIMEOUT,
+                            "upstream timed out",
+                            format!(
+                                "upstream: no response within {} ms of the request",
+                                self.timeout.as_millis()
+                            ),
+                        );
+                    }
+                },
+            }
+        };
         let switching = response.status() == StatusCode::SWITCHING_PROTOCOLS;
         let kept_upgrade = switching
             .then(|| headers::upgrade(response.headers()))
@@ -279,6 +299,64 @@ fn failure(status: StatusCode, public: &str, detail: String) -> Response {
     (status, axum::Extension(ErrorMessage(detail)), body).into_response()
 }
 
+/// When a request body last moved on its way to the upstream.
+#[derive(Debug)]
+struct Progress {
+    since: Instant,
+    /// Milliseconds after `since`.
+    last: AtomicU64,
+}
+
+impl Progress {
+    fn new() -> Arc<Self> {
+        Arc::new(Self {
+            since: Instant::now(),
+            last: AtomicU64::new(0),
+        })
+    }
+
+    fn moved(&self) {
+        let elapsed = u64::try_from(self.since.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last.store(elapsed, Ordering::Relaxed);
+    }
+
+    fn last(&self) -> Instant {
+        self.since + Duration::from_millis(self.last.load(Ordering::Relaxed))
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The client's request body on its way up, marking its progress.
+    struct Uploading {
+        #[pin]
+        inner: Body,
+        progress: Arc<Progress>,
+    }
+}
+
+impl http_body::Body for Uploading {
+    type Data = bytes::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let this = self.project();
+        let frame = ready!(this.inner.poll_frame(cx));
+        this.progress.moved();
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
 pin_project_lite::pin_project! {
     /// The upstream's response body, holding its pool place until it ends or is dropped.
     struct UpstreamBody {
@@ -311,5 +389,44 @@ impl http_body::Body for UpstreamBody {
             hint.set_upper(upper);
         }
         hint
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_upstream_that_cannot_be_forwarded_to_is_refused_with_the_reason() {
+        let new = |upstream: &str| {
+            Forward::new(&ProxySettings {
+                upstream: upstream.into(),
+                ..ProxySettings::default()
+            })
+        };
+        assert!(new("http://127.0.0.1:9000").is_ok());
+        assert!(new("http://127.0.0.1:9000/api/").is_ok());
+        for (upstream, why) in [
+            ("127.0.0.1:9000", "must start with http://"),
+            (
+                "https://127.0.0.1:9000",
+                "HTTPS upstreams are not supported",
+            ),
+            (
+                "http://127.0.0.1:9000/?a=1",
+                "a query cannot be forwarded to",
+            ),
+            (
+                "http://user:secret@127.0.0.1:9000",
+                "credentials in the URL",
+            ),
+            ("http://", "not a URL"),
+        ] {
+            let err = new(upstream).unwrap_err().to_string();
+            assert!(
+                err.contains(why) && err.contains(upstream),
+                "{upstream}: {err}"
+            );
+        }
     }
 }

@@ -15,7 +15,7 @@ use axum::{
     extract::{Path, Request, ws::WebSocketUpgrade},
     http::StatusCode,
     response::Response,
-    routing::{any, get},
+    routing::{any, get, post},
 };
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
@@ -138,6 +138,13 @@ async fn upstream() -> (SocketAddr, Arc<Seen>) {
                     Ok("last")
                 });
                 Body::from_stream(first.chain(last))
+            }),
+        )
+        .route(
+            "/sleep-after-body/{ms}",
+            post(|Path(ms): Path<u64>, body: bytes::Bytes| async move {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                body.len().to_string()
             }),
         )
         .route("/orders/{id}/items/{item}", get(|| async { "item" }))
