@@ -40,10 +40,19 @@ fn main() -> anyhow::Result<()> {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = match cli.config() {
         Ok(config) => config,
-        Err(reason) => {
-            eprintln!("sightline: {reason}");
-            std::process::exit(2);
-        }
+        Err(reason) => refuse("sightline", &reason),
+    };
+    // Checked before anything starts: a refusal opens no database and prints no password.
+    let proxy = match cli.proxy() {
+        None => None,
+        Some(_) if cli.demo || cli.demo_rps > 0 => refuse(
+            "sightline proxy",
+            &"--demo and --demo-rps serve the demo API, but here every path outside the dashboard goes to the upstream",
+        ),
+        Some(settings) => match sightline::proxy::Proxy::new(&settings) {
+            Ok(proxy) => Some((proxy, settings.upstream)),
+            Err(reason) => refuse("sightline proxy", &reason),
+        },
     };
     let sightline = Sightline::start(config).context("while starting Sightline")?;
     // Started first, so the log layer can forward to the live stream.
@@ -57,22 +66,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         .with(forward)
         .init();
     // (A generated password was written to standard error by `start`.)
-    let served = match cli.proxy() {
-        Some(settings) => {
-            if cli.demo || cli.demo_rps > 0 {
-                eprintln!(
-                    "sightline proxy: --demo and --demo-rps serve the demo API, but here every path outside the dashboard goes to the upstream"
-                );
-                std::process::exit(2);
-            }
-            let proxy = match sightline::proxy::Proxy::new(&settings) {
-                Ok(proxy) => proxy,
-                Err(reason) => {
-                    eprintln!("sightline proxy: {reason}");
-                    std::process::exit(2);
-                }
-            };
-            println!("Forwarding to {}", settings.upstream);
+    let served = match proxy {
+        Some((proxy, upstream)) => {
+            println!("Forwarding to {upstream}");
             listen(&cli, &sightline, proxy.service(&sightline)).await
         }
         None => {
@@ -86,6 +82,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     // window in progress goes to history with them.
     let _ = tokio::task::spawn_blocking(move || sightline.shutdown()).await;
     served
+}
+
+/// Says why the flags cannot be served, and exits with status 2.
+fn refuse(who: &str, reason: &dyn std::fmt::Display) -> ! {
+    eprintln!("{who}: {reason}");
+    std::process::exit(2);
 }
 
 /// Binds `--addr`, with TLS when configured, and serves `app` until a shutdown signal.

@@ -35,8 +35,8 @@ pub struct ProxyArgs {
     #[arg(long, env = "SIGHTLINE_UPSTREAM_CONNECT_TIMEOUT_MS", default_value_t = crate::proxy::DEFAULT_CONNECT_TIMEOUT_MS, value_parser = clap::value_parser!(u64).range(1..))]
     pub upstream_connect_timeout_ms: u64,
 
-    /// Time allowed for the upstream's response headers, in milliseconds (then 504);
-    /// while the request body is still going up, from its latest piece.
+    /// Time allowed for the upstream's response headers, in milliseconds (then 504),
+    /// counted from the request's latest piece (its head, or of its body).
     #[arg(long, env = "SIGHTLINE_UPSTREAM_TIMEOUT_MS", default_value_t = crate::proxy::DEFAULT_TIMEOUT_MS, value_parser = clap::value_parser!(u64).range(1..))]
     pub upstream_timeout_ms: u64,
 

@@ -55,10 +55,10 @@ pub struct Forward {
 
 impl Forward {
     pub fn new(settings: &ProxySettings) -> Result<Self, ProxyError> {
+        let shown = without_credentials(&settings.upstream);
         let bad = |why: &str| {
             ProxyError(format!(
-                "--upstream `{}`: {why} (e.g. http://127.0.0.1:9000)",
-                settings.upstream
+                "--upstream `{shown}`: {why} (e.g. http://127.0.0.1:9000)"
             ))
         };
         let uri: Uri = settings.upstream.parse().map_err(|_| bad("not a URL"))?;
@@ -156,7 +156,7 @@ impl Forward {
                             StatusCode::GATEWAY_TIMEOUT,
                             "upstream timed out",
                             format!(
-                                "upstream: no response within {} ms of the request",
+                                "upstream: no response within {} ms of the request's latest piece",
                                 self.timeout.as_millis()
                             ),
                         );
@@ -236,6 +236,18 @@ impl Forward {
         parts.version = Version::HTTP_11;
         parts.extensions = http::Extensions::new();
         Some(Request::from_parts(parts, body))
+    }
+}
+
+/// The URL as it may be shown: a password in it is not repeated.
+fn without_credentials(url: &str) -> std::borrow::Cow<'_, str> {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.into();
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..end].rsplit_once('@') {
+        Some((_, host)) => format!("{scheme}://***@{host}{}", &rest[end..]).into(),
+        None => url.into(),
     }
 }
 
@@ -416,10 +428,6 @@ mod tests {
                 "http://127.0.0.1:9000/?a=1",
                 "a query cannot be forwarded to",
             ),
-            (
-                "http://user:secret@127.0.0.1:9000",
-                "credentials in the URL",
-            ),
             ("http://", "not a URL"),
         ] {
             let err = new(upstream).unwrap_err().to_string();
@@ -428,5 +436,14 @@ mod tests {
                 "{upstream}: {err}"
             );
         }
+        // Refused without repeating the password.
+        let err = new("http://user:s3cret@127.0.0.1:9000/app")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("credentials in the URL"), "{err}");
+        assert!(
+            err.contains("http://***@127.0.0.1:9000/app") && !err.contains("s3cret"),
+            "{err}"
+        );
     }
 }

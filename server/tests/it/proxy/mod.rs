@@ -1,6 +1,7 @@
 //! `sightline proxy` over real sockets, in front of real upstreams: a small axum service
 //! (streaming echo, header mirror, WebSocket echo) and Python's `http.server`.
 
+mod command_line;
 mod passthrough;
 mod recording;
 
