@@ -28,6 +28,10 @@ step "Rust unit and integration tests"
 cargo test --workspace --exclude sightline-frontend
 
 step "release build (server + WASM, split)"
+# This server only serves the browser tests: optimised at level 1 it builds in far less
+# time, and so does the outside app below, which shares its dependencies. The WASM's own
+# profile (wasm-release) sets its level and is unaffected: it must equal server/site/.
+export CARGO_PROFILE_RELEASE_OPT_LEVEL=1
 cargo leptos build --release --split
 ./scripts/site.sh check --built
 
