@@ -71,6 +71,10 @@ impl Forward {
         if authority.as_str().contains('@') {
             return Err(bad("credentials in the URL are not supported"));
         }
+        let after_host = authority.as_str().rfind(']').unwrap_or(0);
+        if authority.as_str()[after_host..].contains(':') && authority.port_u16().is_none() {
+            return Err(bad("the port is not a number"));
+        }
         if uri.query().is_some() {
             return Err(bad("a query cannot be forwarded to"));
         }
@@ -239,15 +243,13 @@ impl Forward {
     }
 }
 
-/// The URL as it may be shown: a password in it is not repeated.
+/// The URL as it may be shown: whatever comes before its last `@` (after the scheme, if
+/// any) is hidden, so a password is never repeated, however the URL is malformed.
 fn without_credentials(url: &str) -> std::borrow::Cow<'_, str> {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.into();
-    };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..end].rsplit_once('@') {
-        Some((_, host)) => format!("{scheme}://***@{host}{}", &rest[end..]).into(),
-        None => url.into(),
+    let start = url.find("://").map_or(0, |i| i + 3);
+    match url.rfind('@') {
+        Some(at) if at >= start => format!("{}***{}", &url[..start], &url[at..]).into(),
+        _ => url.into(),
     }
 }
 
@@ -418,6 +420,7 @@ mod tests {
         };
         assert!(new("http://127.0.0.1:9000").is_ok());
         assert!(new("http://127.0.0.1:9000/api/").is_ok());
+        assert!(new("http://[::1]:9000").is_ok() && new("http://localhost").is_ok());
         for (upstream, why) in [
             ("127.0.0.1:9000", "must start with http://"),
             (
@@ -436,7 +439,15 @@ mod tests {
                 "{upstream}: {err}"
             );
         }
-        // Refused without repeating the password.
+        // Refused without repeating the password, however the URL is written.
+        for url in [
+            "user:s3cret@127.0.0.1:9000",
+            "http://u:s3/cret@host:9000",
+            "http:/u:s3cret@h",
+        ] {
+            let err = new(url).unwrap_err().to_string();
+            assert!(err.contains("***@") && !err.contains("s3"), "{url}: {err}");
+        }
         let err = new("http://user:s3cret@127.0.0.1:9000/app")
             .unwrap_err()
             .to_string();

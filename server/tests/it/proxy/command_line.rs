@@ -6,11 +6,12 @@ use super::*;
 #[test]
 fn flags_it_cannot_serve_are_refused_before_anything_starts() {
     let dir = TempDir::new("proxy-refused");
-    let cases: [(&[&str], &str); 3] = [
+    let cases: [(&[&str], &str); 4] = [
         (
             &["--upstream", "http://admin:s3cret@127.0.0.1:9"],
             "credentials in the URL",
         ),
+        (&["--upstream", "admin:s3cret@127.0.0.1:9"], "http://"),
         (&["--upstream", "https://127.0.0.1:9"], "HTTPS upstreams"),
         (&["--upstream", "http://127.0.0.1:9", "--demo"], "--demo"),
     ];
