@@ -3,16 +3,13 @@
 //! becomes a byte tunnel between the two connections, outside the pool.
 //!
 //! Failures answer like a gateway: 502 when the upstream cannot be reached or answers
-//! wrongly, 504 when it is too slow (the response timeout counts from the request body's
-//! last piece: an upload takes as long as it takes); the body says what went wrong, the
-//! recorded message (the error log) says in detail.
+//! wrongly, 504 when it is too slow (the response timeout counts from the request's latest
+//! piece: an upload may take as long as it keeps moving); the body says what went wrong,
+//! the recorded message (the error log) says in detail.
 
 use std::error::Error as _;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use axum::{
@@ -22,13 +19,12 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use http::{HeaderValue, StatusCode, Uri, Version, header, uri::PathAndQuery};
-use http_body::{Frame, SizeHint};
-use hyper::body::Incoming;
 use hyper_util::client::legacy::{Client, connect::HttpConnector};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
+use super::body::{Progress, Uploading, UpstreamBody};
 use super::headers;
 use super::{ProxyError, ProxySettings};
 use crate::ErrorMessage;
@@ -121,7 +117,7 @@ impl Forward {
         let progress = (!http_body::Body::is_end_stream(request.body())).then(Progress::new);
         if let Some(progress) = &progress {
             let progress = progress.clone();
-            request = request.map(|inner| Body::new(Uploading { inner, progress }));
+            request = request.map(|inner| Body::new(Uploading::new(inner, progress)));
         }
         let Some(request) = self.upstream_request(request, upgrade.clone()) else {
             let why = "bad request target";
@@ -186,12 +182,7 @@ impl Forward {
             tokio::spawn(tunnel(downstream, upstream));
             return response.map(|_| Body::empty());
         }
-        response.map(|body| {
-            Body::new(UpstreamBody {
-                inner: body,
-                _permit: permit,
-            })
-        })
+        response.map(|body| Body::new(UpstreamBody::new(body, permit)))
     }
 
     /// The request as the upstream gets it: its URI, `Host`, and headers a proxy changes;
@@ -311,99 +302,6 @@ fn upstream_failure(error: &hyper_util::client::legacy::Error, origin: &Uri) -> 
 fn failure(status: StatusCode, public: &str, detail: String) -> Response {
     let body = Json(serde_json::json!({ "error": public }));
     (status, axum::Extension(ErrorMessage(detail)), body).into_response()
-}
-
-/// When a request body last moved on its way to the upstream.
-#[derive(Debug)]
-struct Progress {
-    since: Instant,
-    /// Milliseconds after `since`.
-    last: AtomicU64,
-}
-
-impl Progress {
-    fn new() -> Arc<Self> {
-        Arc::new(Self {
-            since: Instant::now(),
-            last: AtomicU64::new(0),
-        })
-    }
-
-    fn moved(&self) {
-        let elapsed = u64::try_from(self.since.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.last.store(elapsed, Ordering::Relaxed);
-    }
-
-    fn last(&self) -> Instant {
-        self.since + Duration::from_millis(self.last.load(Ordering::Relaxed))
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// The client's request body on its way up, marking its progress.
-    struct Uploading {
-        #[pin]
-        inner: Body,
-        progress: Arc<Progress>,
-    }
-}
-
-impl http_body::Body for Uploading {
-    type Data = bytes::Bytes;
-    type Error = axum::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        let this = self.project();
-        let frame = ready!(this.inner.poll_frame(cx));
-        this.progress.moved();
-        Poll::Ready(frame)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// The upstream's response body, holding its pool place until it ends or is dropped.
-    struct UpstreamBody {
-        #[pin]
-        inner: Incoming,
-        _permit: OwnedSemaphorePermit,
-    }
-}
-
-impl http_body::Body for UpstreamBody {
-    type Data = bytes::Bytes;
-    type Error = hyper::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        self.project().inner.poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    /// Never exact: the body is still on its way (the layer times it to its last byte);
-    /// `Content-Length`, when the upstream sent one, is passed on as a header.
-    fn size_hint(&self) -> SizeHint {
-        let mut hint = SizeHint::new();
-        if let Some(upper) = self.inner.size_hint().upper() {
-            hint.set_upper(upper);
-        }
-        hint
-    }
 }
 
 #[cfg(test)]

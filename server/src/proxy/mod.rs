@@ -6,6 +6,7 @@
 //! request -> {path}/... ? dashboard routes
 //!          : [`MetricsLayer`](crate::MetricsLayer) (template from [`Templates`]) -> upstream
 
+mod body;
 mod forward;
 mod headers;
 pub mod routes_file;
